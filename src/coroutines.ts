@@ -1,0 +1,40 @@
+/**
+ * Coroutines: generator functions driven by a Task, as Python's `async def` functions are.
+ *
+ *   async def f() -> int:      function* f(): Coro<number> {
+ *       await x                    yield* x
+ */
+import type { Future } from "./futures.ts";
+
+/**
+ * What a coroutine yields to its Task: a Future to wait for (from `yield* future`), or
+ * nothing (`undefined`, a bare yield: give the loop one iteration). User code never yields
+ * directly; it delegates with `yield*`.
+ */
+export type Yielded = Future<unknown> | undefined;
+
+/**
+ * A coroutine that returns `T`: `const n = yield* f()` has type `T` with no annotation.
+ * Write coroutine functions as `function* name(): Coro<T> { ... }`.
+ */
+export type Coro<T> = Generator<Yielded, T, unknown>;
+
+/** Anything `yield*` accepts in a coroutine and that returns `T`: a Coro, a Future, a Task. */
+export type Awaitable<T> = Iterable<Yielded, T, unknown>;
+
+/**
+ * Whether `value` is a coroutine object: a generator object, as created by calling a
+ * generator function. (JavaScript cannot tell a coroutine from a plain generator.)
+ */
+export function isCoroutine(value: unknown): value is Coro<unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    Object.prototype.toString.call(value) === "[object Generator]"
+  );
+}
+
+/** Whether `value` is a generator function, the tsyncio form of a coroutine function. */
+export function isCoroutineFunction(value: unknown): boolean {
+  return typeof value === "function" && value.constructor.name === "GeneratorFunction";
+}

@@ -1,0 +1,374 @@
+/**
+ * Future: a result that will arrive later, as asyncio's `futures.Future`. A coroutine waits
+ * for one with `yield* future`; plain async code with `await future`. Done-callbacks are
+ * always scheduled on the loop, never called from inside `setResult`/`cancel`.
+ */
+import { Context, copyContext } from "./contextvars.ts";
+import { getRunningLoop } from "./events.ts";
+import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
+import { captureStack, describeCallback } from "./loop/handles.ts";
+import type { BaseEventLoop } from "./loop/base-event-loop.ts";
+import { describe } from "./internal/validate.ts";
+import { inspectAsString } from "./internal/inspect.ts";
+
+/** A Future's state, as asyncio's `_state` strings in lower case. */
+export type FutureState = "pending" | "cancelled" | "finished";
+
+/** A done-callback: receives the Future (or Task) it was added to. */
+export type DoneCallback<F> = (future: F) => void;
+
+/** Held by the finalization registry: what to report if the Future dies unretrieved. */
+interface Unretrieved {
+  loop: BaseEventLoop;
+  exception: unknown;
+  message: string;
+  sourceTraceback: string | undefined;
+}
+
+const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
+  held.loop.callExceptionHandler({
+    message: held.message,
+    exception: held.exception,
+    ...(held.sourceTraceback === undefined ? {} : { sourceTraceback: held.sourceTraceback }),
+  });
+});
+
+/**
+ * A value (or error) that becomes available later. Bound to one loop for life.
+ *
+ * Iterating it (`yield* future`) is asyncio's `await future`: it suspends the driving Task
+ * until the Future is done, then returns the result or throws the error. It is also a
+ * thenable for `async` code, but `then` resolves through microtasks, outside the loop's
+ * ordering; inside coroutines use `yield*`.
+ */
+export class Future<T> implements PromiseLike<T> {
+  /** @internal asyncio's `_asyncio_future_blocking`: set while yielded to a Task. */
+  _blocking = false;
+  readonly #loop: BaseEventLoop;
+  #state: FutureState = "pending";
+  #result: T | undefined;
+  #exception: unknown;
+  /** @internal Shared with Task, as asyncio's `_cancel_message`. */
+  _cancelMessage: string | undefined;
+  /** @internal The CancelledError that ended a Task's coroutine, rethrown once. */
+  _cancelledError: CancelledError | undefined;
+  /** Flat list: callback, context, callback, context, ... */
+  #callbacks: unknown[] | null = null;
+  #logTraceback = false;
+  /** @internal */
+  readonly _sourceTraceback: string | undefined;
+
+  /**
+   * A pending Future on `options.loop`, or on the running loop.
+   *
+   * @throws RuntimeError `no running event loop` when no loop is given or running.
+   */
+  constructor(options?: { loop?: BaseEventLoop | undefined }) {
+    this.#loop = options?.loop ?? getRunningLoop();
+    if (this.#loop._debug) this._sourceTraceback = captureStack();
+  }
+
+  toString(): string {
+    return `<${this._reprInfo().join(" ")}>`;
+  }
+
+
+  // ---- queries -------------------------------------------------------------------------
+
+  /** Whether the Future is done: it has a result or an error, or was cancelled. */
+  done(): boolean {
+    return this.#state !== "pending";
+  }
+
+  /** Whether the Future was cancelled. */
+  cancelled(): boolean {
+    return this.#state === "cancelled";
+  }
+
+  /** The loop the Future is bound to. */
+  getLoop(): BaseEventLoop {
+    return this.#loop;
+  }
+
+  /**
+   * The result. Throws the Future's error if it failed.
+   *
+   * @throws CancelledError if it was cancelled; InvalidStateError `Result is not ready.` if
+   *   it is still pending.
+   */
+  result(): T {
+    if (this.#state === "finished") {
+      this.#retrieved();
+      if (this.#exception !== NO_EXCEPTION) throw this.#exception;
+      return this.#result as T;
+    }
+    if (this.#state === "cancelled") throw this._makeCancelledError();
+    throw new InvalidStateError("Result is not ready.");
+  }
+
+  /**
+   * The error the Future failed with, or `null` if it has a result.
+   *
+   * @throws CancelledError if it was cancelled; InvalidStateError `Exception is not set.`
+   *   if it is still pending.
+   */
+  exception(): unknown {
+    if (this.#state === "finished") {
+      this.#retrieved();
+      return this.#exception === NO_EXCEPTION ? null : this.#exception;
+    }
+    if (this.#state === "cancelled") throw this._makeCancelledError();
+    throw new InvalidStateError("Exception is not set.");
+  }
+
+  // ---- callbacks -----------------------------------------------------------------------
+
+  /**
+   * Call `callback(future)` on the loop once the Future is done (on the next iteration if
+   * it already is), in `options.context` or a copy of the current Context.
+   */
+  addDoneCallback(callback: DoneCallback<this>, options?: { context?: Context | undefined }): void {
+    if (typeof callback !== "function") {
+      throw new TypeError(`callback must be a function, got ${describe(callback)}`);
+    }
+    const context = options?.context ?? copyContext();
+    if (this.#state !== "pending") {
+      this.#loop._callSoon(callback, [this], context);
+    } else {
+      this._addCallback(callback as DoneCallback<unknown>, context);
+    }
+  }
+
+  /**
+   * Remove every registration of `callback`; returns how many there were.
+   */
+  removeDoneCallback(callback: DoneCallback<this>): number {
+    const list = this.#callbacks;
+    if (list === null) return 0;
+    const kept: unknown[] = [];
+    let removed = 0;
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i] === callback) removed++;
+      else kept.push(list[i], list[i + 1]);
+    }
+    if (removed > 0) this.#callbacks = kept.length === 0 ? null : kept;
+    return removed;
+  }
+
+  // ---- completing ------------------------------------------------------------------------
+
+  /**
+   * Cancel the Future and schedule its callbacks. Returns false if it was already done.
+   * Whoever waits on it gets a `CancelledError` with `msg` as its message.
+   */
+  cancel(msg?: string): boolean {
+    this.#logTraceback = false;
+    if (this.#state !== "pending") return false;
+    this.#state = "cancelled";
+    this._cancelMessage = msg;
+    this.#scheduleCallbacks();
+    return true;
+  }
+
+  /**
+   * Mark the Future done with `result` and schedule its callbacks.
+   *
+   * @throws InvalidStateError if it is already done.
+   */
+  setResult(result: T): void {
+    if (this.#state !== "pending") throw this.#invalidState();
+    this.#result = result;
+    this.#exception = NO_EXCEPTION;
+    this.#state = "finished";
+    this.#scheduleCallbacks();
+  }
+
+  /**
+   * Mark the Future failed with `exception` and schedule its callbacks. An error class is
+   * instantiated, as asyncio does. If nobody retrieves the error before the Future is
+   * garbage-collected, it reaches the loop's exception handler.
+   *
+   * @throws InvalidStateError if it is already done.
+   */
+  setException(exception: unknown): void {
+    if (this.#state !== "pending") throw this.#invalidState();
+    if (typeof exception === "function" && isErrorClass(exception)) {
+      exception = new (exception as new () => Error)();
+    }
+    if (exception === NO_EXCEPTION) throw new TypeError("invalid exception");
+    this.#exception = exception;
+    this.#state = "finished";
+    this.#scheduleCallbacks();
+    this.#logTraceback = true;
+    unretrieved.register(
+      this,
+      {
+        loop: this.#loop,
+        exception,
+        message: `${this._kind()} exception was never retrieved`,
+        sourceTraceback: this._sourceTraceback,
+      },
+      this,
+    );
+  }
+
+  // ---- awaiting --------------------------------------------------------------------------
+
+  /** `yield* future`: wait until done, then return the result or throw the error. */
+  [Symbol.iterator](): FutureIterator<T> {
+    return new FutureIterator(this);
+  }
+
+  /**
+   * Interop for `async` code: `await future`. Settles through microtasks once the Future is
+   * done; a cancelled Future rejects with CancelledError. A result that is itself a thenable
+   * is adopted by the Promise machinery (asyncio would return it as is).
+   */
+  then<TResult1 = T, TResult2 = never>(
+    onfulfilled?: ((value: T) => TResult1 | PromiseLike<TResult1>) | null,
+    onrejected?: ((reason: unknown) => TResult2 | PromiseLike<TResult2>) | null,
+  ): Promise<TResult1 | TResult2> {
+    const settled = new Promise<T>((resolve, reject) => {
+      const settle = (): void => {
+        try {
+          resolve(this.result());
+        } catch (error) {
+          reject(error);
+        }
+      };
+      if (this.#state !== "pending") settle();
+      else this._addCallback(settle, copyContext());
+    });
+    return settled.then(onfulfilled, onrejected);
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  /** @internal Add a callback for a pending Future without validation or context copy. */
+  _addCallback(callback: DoneCallback<unknown>, context: Context): void {
+    if (this.#callbacks === null) this.#callbacks = [callback, context];
+    else this.#callbacks.push(callback, context);
+  }
+
+  /** @internal The state, for reprs and Task. */
+  get _state(): FutureState {
+    return this.#state;
+  }
+
+  /** @internal */
+  _kind(): string {
+    return "Future";
+  }
+
+  /** @internal The CancelledError to throw: the saved one once, else a new one. */
+  _makeCancelledError(): CancelledError {
+    const saved = this._cancelledError;
+    if (saved !== undefined) {
+      this._cancelledError = undefined;
+      return saved;
+    }
+    return this._cancelMessage === undefined
+      ? new CancelledError()
+      : new CancelledError(this._cancelMessage);
+  }
+
+  /** @internal asyncio's `_repr_info`: the words inside `<...>`. */
+  _reprInfo(): string[] {
+    const info = [this._kind(), this.#state];
+    if (this.#state === "finished") {
+      if (this.#exception !== NO_EXCEPTION) info.push(`exception=${describe(this.#exception)}`);
+      else info.push(`result=${describe(this.#result)}`);
+    }
+    const list = this.#callbacks;
+    if (list !== null) {
+      const names: string[] = [];
+      for (let i = 0; i < list.length; i += 2) names.push(describeCallback(list[i]));
+      const shown =
+        names.length > 2
+          ? [names[0], `<${names.length - 2} more>`, names[names.length - 1]]
+          : names;
+      info.push(`cb=[${shown.join(", ")}]`);
+    }
+    return info;
+  }
+
+  /** @internal The error counts as retrieved: don't report it when collected. */
+  _markRetrieved(): void {
+    this.#retrieved();
+  }
+
+  #retrieved(): void {
+    if (this.#logTraceback) {
+      this.#logTraceback = false;
+      unretrieved.unregister(this);
+    }
+  }
+
+  #scheduleCallbacks(): void {
+    const list = this.#callbacks;
+    if (list === null) return;
+    this.#callbacks = null;
+    const loop = this.#loop;
+    for (let i = 0; i < list.length; i += 2) {
+      loop._callSoon(list[i] as DoneCallback<unknown>, [this], list[i + 1] as Context);
+    }
+  }
+
+  #invalidState(): InvalidStateError {
+    return new InvalidStateError(`${this.#state.toUpperCase()}: ${this.toString()}`);
+  }
+}
+
+/** Marks "finished with a result" in #exception, so any thrown value can be an error. */
+const NO_EXCEPTION: unique symbol = Symbol("no exception");
+
+/**
+ * One `yield* future`, as asyncio's `Future.__await__`: yields the Future once if it is
+ * pending, then returns its result.
+ */
+export class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
+  readonly #future: Future<T>;
+  #yielded = false;
+
+  /** @internal */
+  constructor(future: Future<T>) {
+    this.#future = future;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<Future<T>, T> {
+    const future = this.#future;
+    if (!this.#yielded && !future.done()) {
+      this.#yielded = true;
+      future._blocking = true;
+      return { done: false, value: future };
+    }
+    if (!future.done()) throw new RuntimeError("await wasn't used with future");
+    return { done: true, value: future.result() };
+  }
+
+  throw(error: unknown): IteratorResult<Future<T>, T> {
+    // The Task throws into the coroutine here (a cancellation, or the Future's error):
+    // let it propagate from the `yield*`.
+    throw error;
+  }
+
+  return(value?: T): IteratorResult<Future<T>, T> {
+    return { done: true, value: value as T };
+  }
+}
+
+/** Whether `value` is a tsyncio Future (or Task), as asyncio's `isfuture`. */
+export function isFuture(value: unknown): value is Future<unknown> {
+  return value instanceof Future;
+}
+
+function isErrorClass(value: unknown): boolean {
+  const proto: unknown = (value as { prototype?: unknown }).prototype;
+  return proto === Error.prototype || proto instanceof Error;
+}
+
+inspectAsString(Future);

@@ -1,0 +1,59 @@
+// The public API of tsyncio. Each group mirrors one asyncio module; anything not listed here
+// is internal, and package.json "exports" makes deep imports impossible.
+
+// asyncio.exceptions (and the Python builtins asyncio relies on)
+export {
+  BrokenBarrierError,
+  CancelledError,
+  DeadlockError,
+  ExceptionGroup,
+  IncompleteReadError,
+  InvalidStateError,
+  LimitOverrunError,
+  LookupError,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  RuntimeError,
+  SendfileNotAvailableError,
+  TimeoutError,
+} from "./exceptions.ts";
+export type { ExceptionMatcher } from "./exceptions.ts";
+
+// asyncio.coroutines
+export { isCoroutine, isCoroutineFunction } from "./coroutines.ts";
+export type { Awaitable, Coro, Yielded } from "./coroutines.ts";
+
+// contextvars
+export { Context, ContextVar, Token, copyContext } from "./contextvars.ts";
+
+// asyncio.events, asyncio.base_events
+export { getRunningLoop } from "./events.ts";
+export { BaseEventLoop } from "./loop/base-event-loop.ts";
+export type { ExceptionContext, ExceptionHandler, TaskFactory } from "./loop/base-event-loop.ts";
+export { EventLoop, newEventLoop } from "./loop/node-event-loop.ts";
+export type { Handle, TimerHandle } from "./loop/handles.ts";
+
+// asyncio.futures
+export { Future, isFuture } from "./futures.ts";
+export type { DoneCallback, FutureIterator, FutureState } from "./futures.ts";
+
+// asyncio.tasks
+export {
+  Task,
+  allTasks,
+  createEagerTaskFactory,
+  createTask,
+  currentTask,
+  eagerTaskFactory,
+  ensureFuture,
+} from "./tasks.ts";
+export type { TaskConstructor, TaskConstructorOptions, TaskOptions } from "./tasks.ts";
+export { sleep } from "./sleep.ts";
+
+// asyncio.runners
+export { Runner, run } from "./runners.ts";
+export type { RunOptions } from "./runners.ts";
+
+// Promise interop (no asyncio counterpart)
+export { wrapPromise } from "./interop.ts";

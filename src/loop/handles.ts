@@ -1,0 +1,161 @@
+/**
+ * Handle and TimerHandle: a callback scheduled on a loop, as asyncio's `events.Handle`.
+ * Everything the loop runs is one of these: task steps, done-callbacks, timers.
+ */
+import { Context } from "../contextvars.ts";
+import type { BaseEventLoop } from "./base-event-loop.ts";
+import { inspectAsString } from "../internal/inspect.ts";
+
+/** A callback scheduled with `callSoon`; `cancel()` it to keep it from running. */
+export class Handle {
+  /** @internal */
+  _callback: ((...args: never[]) => unknown) | null;
+  /** @internal */
+  _args: readonly unknown[] | undefined;
+  /** @internal */
+  readonly _loop: BaseEventLoop;
+  /** @internal */
+  readonly _context: Context;
+  /** @internal */
+  _cancelled = false;
+  /** @internal Where the handle was created, in debug mode. */
+  _sourceTraceback: string | undefined;
+  #repr: string | undefined;
+
+  /** @internal Handles come from `loop.callSoon()` and friends. */
+  constructor(
+    callback: (...args: never[]) => unknown,
+    args: readonly unknown[] | undefined,
+    loop: BaseEventLoop,
+    context: Context,
+  ) {
+    this._callback = callback;
+    this._args = args;
+    this._loop = loop;
+    this._context = context;
+    if (loop._debug) this._sourceTraceback = captureStack();
+  }
+
+  toString(): string {
+    return `<${this._kind()}${this._reprInfo()}>`;
+  }
+
+
+  /** Whether `cancel()` was called. */
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+
+  /** The Context the callback runs in. */
+  getContext(): Context {
+    return this._context;
+  }
+
+  /** Keep the callback from running; does nothing if it already ran or was cancelled. */
+  cancel(): void {
+    if (this._cancelled) return;
+    this._cancelled = true;
+    if (this._loop._debug) this.#repr = this._reprInfo();
+    // Drop the references so a cancelled handle holds nothing alive.
+    this._callback = null;
+    this._args = undefined;
+  }
+
+  /** @internal Run the callback in its Context; errors go to the exception handler. */
+  _run(): void {
+    const previous = Context._enter(this._context);
+    try {
+      const callback = this._callback as (...args: unknown[]) => unknown;
+      const args = this._args;
+      if (args === undefined) callback();
+      else callback(...args);
+    } catch (error) {
+      this._loop.callExceptionHandler({
+        message: `Exception in callback ${this._callbackRepr()}`,
+        exception: error,
+        handle: this,
+        ...(this._sourceTraceback === undefined ? {} : { sourceTraceback: this._sourceTraceback }),
+      });
+    } finally {
+      Context._restore(previous);
+    }
+  }
+
+  /** @internal */
+  _kind(): string {
+    return "Handle";
+  }
+
+  /** @internal */
+  _reprInfo(): string {
+    if (this._cancelled) return this.#repr !== undefined ? ` cancelled${this.#repr}` : " cancelled";
+    return ` ${this._callbackRepr()}`;
+  }
+
+  /** @internal */
+  _callbackRepr(): string {
+    return describeCallback(this._callback);
+  }
+}
+
+/** A callback scheduled for a time, from `callLater` or `callAt`. */
+export class TimerHandle extends Handle {
+  /** @internal */
+  readonly _when: number;
+  /** @internal Order of scheduling: breaks ties between equal `when`s (FIFO). */
+  readonly _seq: number;
+  /** @internal Whether the handle is still in the loop's timer heap. */
+  _scheduled = false;
+
+  /** @internal */
+  constructor(
+    when: number,
+    seq: number,
+    callback: (...args: never[]) => unknown,
+    args: readonly unknown[] | undefined,
+    loop: BaseEventLoop,
+    context: Context,
+  ) {
+    super(callback, args, loop, context);
+    this._when = when;
+    this._seq = seq;
+  }
+
+  /** The loop time (seconds) the callback is scheduled for. */
+  when(): number {
+    return this._when;
+  }
+
+  /** Keep the callback from running, and let the loop purge it from its timer heap. */
+  override cancel(): void {
+    if (!this._cancelled) this._loop._timerHandleCancelled(this);
+    super.cancel();
+  }
+
+  /** @internal */
+  override _kind(): string {
+    return "TimerHandle";
+  }
+
+  /** @internal */
+  override _reprInfo(): string {
+    if (this._cancelled) return ` cancelled when=${this._when}`;
+    return ` when=${this._when} ${this._callbackRepr()}`;
+  }
+}
+
+/** `name()` for a callback in a repr or message, as asyncio's `format_helpers`. */
+export function describeCallback(callback: unknown): string {
+  if (typeof callback !== "function") return String(callback);
+  const name = callback.name.replace(/^bound /, "");
+  return `${name === "" ? "<anonymous>" : name}()`;
+}
+
+/** @internal A stack trace of the caller, without this helper's own frame. */
+export function captureStack(): string {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, captureStack);
+  return (holder.stack ?? "").split("\n").slice(1).join("\n");
+}
+
+inspectAsString(Handle);

@@ -1,0 +1,67 @@
+/**
+ * EventLoop: the real-time loop on Node's own event loop (libuv). An iteration runs in a
+ * host callback (`setImmediate`); the earliest TimerHandle arms one host timer; I/O from
+ * Node's modules becomes callbacks on the ready queue.
+ */
+import { BaseEventLoop } from "./base-event-loop.ts";
+import type { TimerHandle } from "./handles.ts";
+
+/** How long one host callback may keep running ready callbacks before Node gets a turn. */
+const BATCH_BUDGET_MS = 4;
+
+/** The event loop for real programs: `time()` is `performance.now()` in seconds. */
+export class EventLoop extends BaseEventLoop {
+  #hostTimer: NodeJS.Timeout | null = null;
+  #hostTimerWhen = Infinity;
+
+  /** Monotonic seconds since the process started. */
+  time(): number {
+    return performance.now() / 1000;
+  }
+
+  /** @internal */
+  override _batchStart(): number {
+    return performance.now();
+  }
+
+  /** @internal */
+  override _batchExpired(started: number): boolean {
+    return performance.now() - started > BATCH_BUDGET_MS;
+  }
+
+  /** @internal */
+  _idle(next: TimerHandle | undefined): boolean {
+    if (next === undefined) return false;
+    const delay = next._when - this.time();
+    if (delay <= 0) return true;
+    if (this.#hostTimer !== null) {
+      if (this.#hostTimerWhen <= next._when) return false;
+      clearTimeout(this.#hostTimer);
+    }
+    // Never fire early: libuv rounds to milliseconds, and a timer must not run before its time.
+    const ms = Math.min(Math.ceil(delay * 1000), BaseEventLoop._maxHostDelayMs);
+    this.#hostTimerWhen = next._when;
+    this.#hostTimer = setTimeout(this.#onHostTimer, ms);
+    return false;
+  }
+
+  /** @internal */
+  override _closeHost(): void {
+    if (this.#hostTimer !== null) {
+      clearTimeout(this.#hostTimer);
+      this.#hostTimer = null;
+      this.#hostTimerWhen = Infinity;
+    }
+  }
+
+  readonly #onHostTimer = (): void => {
+    this.#hostTimer = null;
+    this.#hostTimerWhen = Infinity;
+    this._drive();
+  };
+}
+
+/** A new real-time event loop. */
+export function newEventLoop(): EventLoop {
+  return new EventLoop();
+}

@@ -1,0 +1,123 @@
+/**
+ * The loop's timers: a binary min-heap of TimerHandles ordered by (when, scheduling order).
+ * Cancelled timers stay in the heap until they reach the top or until more than half of
+ * a large heap is cancelled, as asyncio's `_run_once` purges them.
+ */
+import type { TimerHandle } from "./handles.ts";
+
+/** A heap larger than this is rebuilt when most of it is cancelled (asyncio's constant). */
+const MIN_SCHEDULED_TIMER_HANDLES = 100;
+/** The cancelled fraction above which it is rebuilt (asyncio's constant). */
+const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
+
+export class TimerHeap {
+  readonly #heap: TimerHandle[] = [];
+  /** Invariant: the number of cancelled handles still in #heap. */
+  #cancelled = 0;
+
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  get cancelledCount(): number {
+    return this.#cancelled;
+  }
+
+  push(handle: TimerHandle): void {
+    const heap = this.#heap;
+    handle._scheduled = true;
+    heap.push(handle);
+    let index = heap.length - 1;
+    while (index > 0) {
+      const parentIndex = (index - 1) >> 1;
+      const parent = heap[parentIndex] as TimerHandle;
+      if (!before(handle, parent)) break;
+      heap[index] = parent;
+      index = parentIndex;
+    }
+    heap[index] = handle;
+  }
+
+  /** The earliest handle, cancelled or not, or undefined. */
+  peek(): TimerHandle | undefined {
+    return this.#heap[0];
+  }
+
+  pop(): TimerHandle | undefined {
+    const heap = this.#heap;
+    const top = heap[0];
+    if (top === undefined) return undefined;
+    const last = heap.pop() as TimerHandle;
+    if (heap.length > 0) {
+      // Sift `last` down from the root.
+      const length = heap.length;
+      let index = 0;
+      for (;;) {
+        const left = 2 * index + 1;
+        if (left >= length) break;
+        const right = left + 1;
+        let child = left;
+        if (right < length && before(heap[right] as TimerHandle, heap[left] as TimerHandle)) {
+          child = right;
+        }
+        const childHandle = heap[child] as TimerHandle;
+        if (!before(childHandle, last)) break;
+        heap[index] = childHandle;
+        index = child;
+      }
+      heap[index] = last;
+    }
+    top._scheduled = false;
+    if (top._cancelled) this.#cancelled--;
+    return top;
+  }
+
+  /** A handle in the heap was cancelled. */
+  noteCancelled(): void {
+    this.#cancelled++;
+  }
+
+  /**
+   * Drop cancelled handles: all of them when they are most of a large heap, else those at
+   * the top (asyncio's `_run_once` purge).
+   */
+  purge(): void {
+    const heap = this.#heap;
+    if (
+      heap.length > MIN_SCHEDULED_TIMER_HANDLES &&
+      this.#cancelled / heap.length > MIN_CANCELLED_TIMER_HANDLES_FRACTION
+    ) {
+      const live: TimerHandle[] = [];
+      for (const handle of heap) {
+        if (handle._cancelled) handle._scheduled = false;
+        else live.push(handle);
+      }
+      heap.length = 0;
+      this.#cancelled = 0;
+      live.sort(compare);
+      // A sorted array is a valid heap.
+      for (const handle of live) heap.push(handle);
+      return;
+    }
+    while (heap.length > 0 && (heap[0] as TimerHandle)._cancelled) this.pop();
+  }
+
+  clear(): void {
+    for (const handle of this.#heap) handle._scheduled = false;
+    this.#heap.length = 0;
+    this.#cancelled = 0;
+  }
+
+  /** Every handle in the heap, in no particular order. */
+  handles(): readonly TimerHandle[] {
+    return this.#heap;
+  }
+}
+
+function before(a: TimerHandle, b: TimerHandle): boolean {
+  return a._when < b._when || (a._when === b._when && a._seq < b._seq);
+}
+
+function compare(a: TimerHandle, b: TimerHandle): number {
+  return before(a, b) ? -1 : before(b, a) ? 1 : 0;
+}

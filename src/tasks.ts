@@ -1,0 +1,472 @@
+/**
+ * Task: a coroutine driven by the loop, as asyncio's `tasks.Task`.
+ *
+ * Design note. A Task steps its generator exactly as asyncio's `Task.__step` does: it sends
+ * (`next()`) or throws into the coroutine; the coroutine runs until it yields. A yielded
+ * Future (from `yield* future`) gets the Task's wake-up as a done-callback; a bare yield
+ * (`sleep(0)`) reschedules the step for the next iteration; anything else is a bad yield,
+ * thrown back into the coroutine on the next step.
+ *
+ * Invariant (asyncio's): while the Task is pending, either `#waiter` is null and a step
+ * is scheduled, or `#waiter` is a Future whose callbacks include this Task's wake-up and no
+ * step is scheduled.
+ *
+ * Cancellation: `cancel()` counts the request, then cancels the awaited Future if there is
+ * one (the CancelledError arrives through the wake-up), else marks the Task so its next
+ * step throws CancelledError into the coroutine. The Task is cancelled only once a
+ * CancelledError escapes the coroutine; a coroutine may catch it and go on (`uncancel()`).
+ */
+import { Context, copyContext } from "./contextvars.ts";
+import { _setRunningLoop, getRunningLoop } from "./events.ts";
+import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
+import { Future, type DoneCallback } from "./futures.ts";
+import { isCoroutine, type Awaitable, type Coro, type Yielded } from "./coroutines.ts";
+import { describe } from "./internal/validate.ts";
+import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
+
+/** Options of `createTask`. */
+export interface TaskOptions {
+  /** The Task's name; default `Task-N`. */
+  name?: string | undefined;
+  /** The Context every step runs in; default a copy of the current one. */
+  context?: Context | undefined;
+  /** Run the first step at once, inside `createTask`, when the loop is running. */
+  eagerStart?: boolean | undefined;
+}
+
+/** Options of the Task constructor: `TaskOptions` and the loop. */
+export interface TaskConstructorOptions extends TaskOptions {
+  /** The loop; default the running loop. */
+  loop?: BaseEventLoop | undefined;
+}
+
+let taskCounter = 0;
+
+/**
+ * A coroutine wrapped in a Future: the loop runs it step by step, and the Task completes
+ * with what the coroutine returns or throws. Create one with `createTask()`.
+ */
+export class Task<T> extends Future<T> {
+  readonly #coro: Coro<T>;
+  readonly #context: Context;
+  #name: string;
+  #cancelRequests = 0;
+  #mustCancel = false;
+  #waiter: Future<unknown> | null = null;
+  #stepFn: (() => void) | null = null;
+  #wakeupFn: DoneCallback<Future<unknown>> | null = null;
+
+  /**
+   * Wrap `coro` and schedule its first step (or run it now, with `eagerStart` on a running
+   * loop).
+   *
+   * @throws TypeError `a coroutine was expected, got ...`; RuntimeError if the loop is
+   *   closed or none is running and none was given.
+   */
+  constructor(coro: Coro<T>, options?: TaskConstructorOptions) {
+    super({ loop: options?.loop });
+    if (!isCoroutine(coro)) {
+      throw new TypeError(`a coroutine was expected, got ${describe(coro)}`);
+    }
+    const loop = this.getLoop();
+    if (loop.isClosed()) {
+      coro.return(undefined as T);
+      throw new RuntimeError("Event loop is closed");
+    }
+    const name = options?.name;
+    this.#name = name === undefined ? `Task-${++taskCounter}` : String(name);
+    this.#coro = coro;
+    this.#context = options?.context ?? copyContext();
+    loop._tasks.add(this);
+    if (options?.eagerStart === true && loop.isRunning()) {
+      this.#eagerStart(loop);
+    } else {
+      loop._callSoon(this.#step0(), undefined, this.#context);
+    }
+  }
+
+  override toString(): string {
+    return `<${this._reprInfo().join(" ")}>`;
+  }
+
+
+  // ---- queries -------------------------------------------------------------------------
+
+  /** The coroutine the Task drives. */
+  getCoro(): Coro<T> {
+    return this.#coro;
+  }
+
+  /** The Context every step runs in. */
+  getContext(): Context {
+    return this.#context;
+  }
+
+  /** The Task's name. */
+  getName(): string {
+    return this.#name;
+  }
+
+  /** Rename the Task; the value is converted to a string. */
+  setName(value: unknown): void {
+    this.#name = String(value);
+  }
+
+  /** The number of pending cancellation requests: `cancel()` adds one, `uncancel()` removes one. */
+  cancelling(): number {
+    return this.#cancelRequests;
+  }
+
+  /**
+   * What JavaScript can tell of where the Task is: for a Task that failed with an Error,
+   * the frames of its stack; otherwise an empty list (a suspended generator's frames cannot
+   * be read). `limit` keeps the first frames.
+   */
+  getStack(options?: { limit?: number | undefined }): string[] {
+    if (this._state !== "finished") return [];
+    let frames: string[] = [];
+    try {
+      const error = this.exception();
+      if (error instanceof Error && error.stack !== undefined) {
+        frames = error.stack
+          .split("\n")
+          .filter((line) => line.trimStart().startsWith("at "))
+          .map((line) => line.trim());
+      }
+    } catch {
+      // Cancelled: no frames, as asyncio returns [] for a cancelled task.
+      return [];
+    }
+    const limit = options?.limit;
+    return limit === undefined ? frames : frames.slice(0, Math.max(0, limit));
+  }
+
+  /** Print `getStack()` to stderr (or to `options.write`), as asyncio's `print_stack`. */
+  printStack(options?: {
+    limit?: number | undefined;
+    write?: ((text: string) => void) | undefined;
+  }): void {
+    const frames = this.getStack(options);
+    const failed = this._state === "finished" && frames.length > 0;
+    let text = frames.length === 0 ? `No stack for ${this.toString()}` : "";
+    if (frames.length > 0) {
+      text = `${failed ? "Traceback" : "Stack"} for ${this.toString()} (most recent call first):\n`;
+      text += frames.map((frame) => `  ${frame}`).join("\n");
+      if (failed) text += `\n${describe(this.exception())}`;
+    }
+    (options?.write ?? ((line: string) => void process.stderr.write(`${line}\n`)))(text);
+  }
+
+  // ---- cancellation --------------------------------------------------------------------
+
+  /**
+   * Ask the Task to cancel itself: a CancelledError (with `msg`) is thrown into the
+   * coroutine where it waits. Returns false if the Task is already done, true otherwise,
+   * on every call. The coroutine may catch the error and go on; the Task is cancelled only
+   * once a CancelledError escapes it. Each call adds one to `cancelling()`.
+   */
+  override cancel(msg?: string): boolean {
+    this._markRetrieved();
+    if (this.done()) return false;
+    this.#cancelRequests++;
+    // Keep #waiter: it may be a Task that swallows the cancellation, and a later cancel()
+    // must reach it again.
+    if (this.#waiter?.cancel(msg) === true) return true;
+    this.#mustCancel = true;
+    this._cancelMessage = msg;
+    return true;
+  }
+
+  /**
+   * Withdraw one cancellation request; returns how many remain. At zero, a cancellation
+   * that has not been delivered yet is withdrawn too.
+   */
+  uncancel(): number {
+    if (this.#cancelRequests > 0) {
+      this.#cancelRequests--;
+      if (this.#cancelRequests === 0) this.#mustCancel = false;
+    }
+    return this.#cancelRequests;
+  }
+
+  /** @throws RuntimeError: a Task completes only through its coroutine. */
+  override setResult(_result: T): never {
+    throw new RuntimeError("Task does not support setResult operation");
+  }
+
+  /** @throws RuntimeError: a Task completes only through its coroutine. */
+  override setException(_exception: unknown): never {
+    throw new RuntimeError("Task does not support setException operation");
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  /** @internal */
+  override _kind(): string {
+    return "Task";
+  }
+
+  /** @internal */
+  override _reprInfo(): string[] {
+    const info = super._reprInfo();
+    if (this.#cancelRequests > 0 && !this.done()) info[1] = "cancelling";
+    info.splice(2, 0, `name='${this.#name}'`);
+    if (this.#waiter !== null) info.splice(3, 0, `wait_for=${this.#waiter.toString()}`);
+    return info;
+  }
+
+  /** @internal The Future the Task waits on, if any. */
+  get _waiter(): Future<unknown> | null {
+    return this.#waiter;
+  }
+
+  #step0(): () => void {
+    let fn = this.#stepFn;
+    if (fn === null) {
+      // The property key names the function, so reprs say `Task.step()`.
+      fn = { "Task.step": (): void => { this.#step(false, undefined); } }["Task.step"];
+      if (this.getLoop()._debug) (fn as { _task?: unknown })._task = this;
+      this.#stepFn = fn;
+    }
+    return fn;
+  }
+
+  #wakeup0(): DoneCallback<Future<unknown>> {
+    let fn = this.#wakeupFn;
+    if (fn === null) {
+      fn = {
+        "Task.wakeup": (future: Future<unknown>): void => {
+          this.#wakeup(future);
+        },
+      }["Task.wakeup"];
+      this.#wakeupFn = fn;
+    }
+    return fn;
+  }
+
+  #scheduleThrow(error: unknown): void {
+    const throwStep = { "Task.step": (): void => { this.#step(true, error); } }["Task.step"];
+    this.getLoop()._callSoon(throwStep, undefined, this.#context);
+  }
+
+  #step(hasError: boolean, error: unknown): void {
+    if (this.done()) {
+      throw new InvalidStateError(`_step(): already done: ${this.toString()}, ${describe(error)}`);
+    }
+    if (this.#mustCancel) {
+      if (!(error instanceof CancelledError)) {
+        error = this._makeCancelledError();
+        hasError = true;
+      }
+      this.#mustCancel = false;
+    }
+    this.#waiter = null;
+    const loop = this.getLoop();
+    enterTask(loop, this);
+    try {
+      this.#runAndHandle(hasError, error);
+    } finally {
+      leaveTask(loop, this);
+    }
+  }
+
+  #runAndHandle(hasError: boolean, error: unknown): void {
+    let step: IteratorResult<Yielded, T>;
+    try {
+      step = hasError ? this.#coro.throw(error) : this.#coro.next();
+    } catch (thrown) {
+      if (thrown instanceof CancelledError) {
+        // Keep the original error, so the awaiting side sees the same object once.
+        this._cancelledError = thrown;
+        super.cancel();
+      } else {
+        super.setException(thrown);
+      }
+      this.getLoop()._tasks.delete(this);
+      return;
+    }
+    if (step.done === true) {
+      if (this.#mustCancel) {
+        // cancel() was called right before the coroutine returned.
+        this.#mustCancel = false;
+        super.cancel(this._cancelMessage);
+      } else {
+        super.setResult(step.value);
+      }
+      this.getLoop()._tasks.delete(this);
+      return;
+    }
+    const yielded: unknown = step.value;
+    if (yielded instanceof Future) {
+      this.#handleYieldedFuture(yielded);
+    } else if (yielded === undefined) {
+      // A bare yield gives the loop one iteration.
+      this.getLoop()._callSoon(this.#step0(), undefined, this.#context);
+    } else if (isCoroutine(yielded)) {
+      this.#scheduleThrow(
+        new RuntimeError(
+          `yield was used instead of yield* for generator in task ${this.toString()} with ${describe(yielded)}`,
+        ),
+      );
+    } else if (isThenable(yielded)) {
+      this.#scheduleThrow(
+        new RuntimeError(
+          `Task got bad yield: ${describe(yielded)}; use yield* wrapPromise(promise) to wait for a Promise`,
+        ),
+      );
+    } else {
+      this.#scheduleThrow(new RuntimeError(`Task got bad yield: ${describe(yielded)}`));
+    }
+  }
+
+  #handleYieldedFuture(future: Future<unknown>): void {
+    const loop = this.getLoop();
+    if (future.getLoop() !== loop) {
+      this.#scheduleThrow(
+        new RuntimeError(
+          `Task ${this.toString()} got Future ${future.toString()} attached to a different loop`,
+        ),
+      );
+    } else if (!future._blocking) {
+      this.#scheduleThrow(
+        new RuntimeError(
+          `yield was used instead of yield* in task ${this.toString()} with ${future.toString()}`,
+        ),
+      );
+    } else if (future === this) {
+      this.#scheduleThrow(new RuntimeError(`Task cannot await on itself: ${this.toString()}`));
+    } else {
+      future._blocking = false;
+      if (future.done()) loop._callSoon(this.#wakeup0(), [future], this.#context);
+      else future._addCallback(this.#wakeup0() as DoneCallback<unknown>, this.#context);
+      this.#waiter = future;
+      if (this.#mustCancel && future.cancel(this._cancelMessage)) this.#mustCancel = false;
+    }
+  }
+
+  #wakeup(future: Future<unknown>): void {
+    try {
+      future.result();
+    } catch (error) {
+      // Also a cancellation.
+      this.#step(true, error);
+      return;
+    }
+    this.#step(false, undefined);
+  }
+
+  #eagerStart(loop: BaseEventLoop): void {
+    const previousTask = loop._currentTask;
+    const previousLoop = _setRunningLoop(loop);
+    loop._currentTask = this;
+    try {
+      this.#context.run(() => {
+        this.#runAndHandle(false, undefined);
+      });
+    } finally {
+      loop._currentTask = previousTask;
+      _setRunningLoop(previousLoop);
+    }
+  }
+}
+
+/**
+ * Wrap `coro` in a Task on the running loop and schedule it; returns the Task.
+ *
+ * Keep a reference to the Task (or put it in a `taskGroup`) if its outcome matters.
+ *
+ * @throws RuntimeError `no running event loop` outside a loop.
+ */
+export function createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
+  return getRunningLoop().createTask(coro, options);
+}
+
+/** The Task running now on `loop` (default: the running loop), or `null` between tasks. */
+export function currentTask(loop?: BaseEventLoop): Task<unknown> | null {
+  return (loop ?? getRunningLoop())._currentTask;
+}
+
+/** The Tasks of `loop` (default: the running loop) that are not done yet. */
+export function allTasks(loop?: BaseEventLoop): Set<Task<unknown>> {
+  return new Set((loop ?? getRunningLoop())._tasks);
+}
+
+/**
+ * A Future for `value`: a Future (or Task) as it is, a coroutine wrapped in a Task, any
+ * other awaitable (an object `yield*` accepts) awaited by a new Task.
+ *
+ * @throws TypeError for anything else; RangeError for a Future of another loop than `loop`.
+ */
+export function ensureFuture<T>(value: Future<T> | Awaitable<T>, loop?: BaseEventLoop): Future<T> {
+  if (value instanceof Future) {
+    if (loop !== undefined && value.getLoop() !== loop) {
+      throw new RangeError(
+        "The future belongs to a different loop than the one specified as the loop argument",
+      );
+    }
+    return value;
+  }
+  if (isCoroutine(value)) {
+    return (loop ?? getRunningLoop()).createTask(value as Coro<T>);
+  }
+  if (typeof value === "object" && value !== null && Symbol.iterator in value) {
+    const awaitable = value;
+    const wrapper = function* wrapAwaitable(): Coro<T> {
+      return yield* awaitable;
+    };
+    return (loop ?? getRunningLoop()).createTask(wrapper());
+  }
+  throw new TypeError(
+    `a Future, a coroutine or an awaitable is required, got ${describe(value)}`,
+  );
+}
+
+/** A Task class that a task factory can build: `new (coro, options) => Task`. */
+export type TaskConstructor = new (
+  coro: Coro<unknown>,
+  options: TaskConstructorOptions,
+) => Task<unknown>;
+
+/**
+ * A task factory that starts every Task eagerly: its first step runs inside `createTask`,
+ * and a coroutine that finishes without suspending gives a Task that is already done and
+ * was never scheduled (asyncio 3.12+).
+ */
+export function createEagerTaskFactory(taskConstructor: TaskConstructor = Task): TaskFactory {
+  if (typeof taskConstructor !== "function") {
+    throw new TypeError(`taskConstructor must be a class, got ${describe(taskConstructor)}`);
+  }
+  return (loop, coro, options) =>
+    new taskConstructor(coro, { ...options, loop, eagerStart: true });
+}
+
+/** The eager task factory for the default Task class: `loop.setTaskFactory(eagerTaskFactory)`. */
+export const eagerTaskFactory: TaskFactory = createEagerTaskFactory(Task);
+
+function enterTask(loop: BaseEventLoop, task: Task<unknown>): void {
+  const current = loop._currentTask;
+  if (current !== null) {
+    throw new RuntimeError(
+      `Cannot enter into task ${task.toString()} while another task ${current.toString()} is being executed.`,
+    );
+  }
+  loop._currentTask = task;
+}
+
+function leaveTask(loop: BaseEventLoop, task: Task<unknown>): void {
+  const current = loop._currentTask;
+  if (current !== task) {
+    throw new RuntimeError(
+      `Leaving task ${task.toString()} does not match the current task ${String(current)}.`,
+    );
+  }
+  loop._currentTask = null;
+}
+
+function isThenable(value: unknown): boolean {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
