@@ -36,7 +36,6 @@ export class Context implements Iterable<ContextVar<unknown>> {
     return `<Context vars:${this._map.size}>`;
   }
 
-
   /** The number of variables that have a value in this Context. */
   get size(): number {
     return this._map.size;
@@ -95,6 +94,7 @@ export class Context implements Iterable<ContextVar<unknown>> {
     }
     const previous = current;
     this.#entered = true;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- this Context becomes the current one
     current = this;
     try {
       return fn(...args);
@@ -162,7 +162,6 @@ export class ContextVar<T> {
     const def = this.#hasDefault ? ` default=${describe(this.#default)}` : "";
     return `<ContextVar name='${this.#name}'${def}>`;
   }
-
 
   /**
    * The value in the current Context; else `defaultValue` if given; else the variable's
@@ -247,7 +246,6 @@ export class Token<T> {
   toString(): string {
     return `<Token${this._used ? " used" : ""} var=${this.var.toString()}>`;
   }
-
 }
 
 function checkVar(variable: unknown): void {

@@ -2,6 +2,7 @@
  * Every error class tsyncio throws. Mirrors asyncio.exceptions, plus the Python builtins
  * asyncio relies on (RuntimeError, ExceptionGroup, LookupError) that JavaScript lacks.
  */
+import { isIterable, validateString } from "./internal/validate.ts";
 
 /**
  * The Future or Task was cancelled.
@@ -123,10 +124,8 @@ export class ExceptionGroup extends AggregateError {
   readonly exceptions: readonly unknown[];
 
   constructor(message: string, exceptions: Iterable<unknown>) {
-    if (typeof message !== "string") {
-      throw new TypeError(`ExceptionGroup message must be a string, got ${typeof message}`);
-    }
-    if (exceptions === null || typeof exceptions !== "object" || !(Symbol.iterator in exceptions)) {
+    validateString(message, "ExceptionGroup message");
+    if (!isIterable(exceptions)) {
       throw new TypeError("second argument (exceptions) must be a sequence");
     }
     const list = Object.freeze([...exceptions]);

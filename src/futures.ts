@@ -72,7 +72,6 @@ export class Future<T> implements PromiseLike<T> {
     return `<${this._reprInfo().join(" ")}>`;
   }
 
-
   // ---- queries -------------------------------------------------------------------------
 
   /** Whether the Future is done: it has a result or an error, or was cancelled. */
@@ -233,6 +232,8 @@ export class Future<T> implements PromiseLike<T> {
         try {
           resolve(this.result());
         } catch (error) {
+          // Whatever the Future failed with, thrown values included, is the rejection.
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
           reject(error);
         }
       };

@@ -81,7 +81,6 @@ export class Runner implements AsyncDisposable {
     return `<Runner ${this.#state}>`;
   }
 
-
   /**
    * Run `coro` to completion in a Task on this Runner's loop, in `options.context` or the
    * Runner's own Context (shared by every `run`).
@@ -162,8 +161,8 @@ async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {
 }
 
 /** A Future that is done once every task is, whatever their outcomes. */
-function allDone(loop: BaseEventLoop, tasks: readonly Task<unknown>[]): Future<void> {
-  const done = loop.createFuture<void>();
+function allDone(loop: BaseEventLoop, tasks: readonly Task<unknown>[]): Future<undefined> {
+  const done = loop.createFuture<undefined>();
   let remaining = tasks.length;
   const countDown = (): void => {
     if (--remaining === 0 && !done.done()) done.setResult(undefined);

@@ -21,7 +21,7 @@ import { _setRunningLoop, getRunningLoop } from "./events.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
 import { Future, type DoneCallback } from "./futures.ts";
 import { isCoroutine, type Awaitable, type Coro, type Yielded } from "./coroutines.ts";
-import { describe } from "./internal/validate.ts";
+import { describe, isIterable, validateFunction } from "./internal/validate.ts";
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
 
 /** Options of `createTask`. */
@@ -73,8 +73,8 @@ export class Task<T> extends Future<T> {
       coro.return(undefined as T);
       throw new RuntimeError("Event loop is closed");
     }
-    const name = options?.name;
-    this.#name = name === undefined ? `Task-${++taskCounter}` : String(name);
+    const name: unknown = options?.name;
+    this.#name = name === undefined ? `Task-${++taskCounter}` : toName(name);
     this.#coro = coro;
     this.#context = options?.context ?? copyContext();
     loop._tasks.add(this);
@@ -88,7 +88,6 @@ export class Task<T> extends Future<T> {
   override toString(): string {
     return `<${this._reprInfo().join(" ")}>`;
   }
-
 
   // ---- queries -------------------------------------------------------------------------
 
@@ -109,7 +108,7 @@ export class Task<T> extends Future<T> {
 
   /** Rename the Task; the value is converted to a string. */
   setName(value: unknown): void {
-    this.#name = String(value);
+    this.#name = toName(value);
   }
 
   /** The number of pending cancellation requests: `cancel()` adds one, `uncancel()` removes one. */
@@ -224,7 +223,11 @@ export class Task<T> extends Future<T> {
     let fn = this.#stepFn;
     if (fn === null) {
       // The property key names the function, so reprs say `Task.step()`.
-      fn = { "Task.step": (): void => { this.#step(false, undefined); } }["Task.step"];
+      fn = {
+        "Task.step": (): void => {
+          this.#step(false, undefined);
+        },
+      }["Task.step"];
       if (this.getLoop()._debug) (fn as { _task?: unknown })._task = this;
       this.#stepFn = fn;
     }
@@ -245,7 +248,11 @@ export class Task<T> extends Future<T> {
   }
 
   #scheduleThrow(error: unknown): void {
-    const throwStep = { "Task.step": (): void => { this.#step(true, error); } }["Task.step"];
+    const throwStep = {
+      "Task.step": (): void => {
+        this.#step(true, error);
+      },
+    }["Task.step"];
     this.getLoop()._callSoon(throwStep, undefined, this.#context);
   }
 
@@ -409,16 +416,15 @@ export function ensureFuture<T>(value: Future<T> | Awaitable<T>, loop?: BaseEven
   if (isCoroutine(value)) {
     return (loop ?? getRunningLoop()).createTask(value as Coro<T>);
   }
-  if (typeof value === "object" && value !== null && Symbol.iterator in value) {
-    const awaitable = value;
+  const candidate: unknown = value;
+  if (isIterable(candidate)) {
+    const awaitable = candidate as Awaitable<T>;
     const wrapper = function* wrapAwaitable(): Coro<T> {
       return yield* awaitable;
     };
     return (loop ?? getRunningLoop()).createTask(wrapper());
   }
-  throw new TypeError(
-    `a Future, a coroutine or an awaitable is required, got ${describe(value)}`,
-  );
+  throw new TypeError(`a Future, a coroutine or an awaitable is required, got ${describe(value)}`);
 }
 
 /** A Task class that a task factory can build: `new (coro, options) => Task`. */
@@ -433,11 +439,8 @@ export type TaskConstructor = new (
  * was never scheduled (asyncio 3.12+).
  */
 export function createEagerTaskFactory(taskConstructor: TaskConstructor = Task): TaskFactory {
-  if (typeof taskConstructor !== "function") {
-    throw new TypeError(`taskConstructor must be a class, got ${describe(taskConstructor)}`);
-  }
-  return (loop, coro, options) =>
-    new taskConstructor(coro, { ...options, loop, eagerStart: true });
+  validateFunction(taskConstructor, "taskConstructor");
+  return (loop, coro, options) => new taskConstructor(coro, { ...options, loop, eagerStart: true });
 }
 
 /** The eager task factory for the default Task class: `loop.setTaskFactory(eagerTaskFactory)`. */
@@ -461,6 +464,11 @@ function leaveTask(loop: BaseEventLoop, task: Task<unknown>): void {
     );
   }
   loop._currentTask = null;
+}
+
+/** Python's `str(name)`: strings as they are, anything else as it prints. */
+function toName(value: unknown): string {
+  return typeof value === "string" ? value : describe(value);
 }
 
 function isThenable(value: unknown): boolean {

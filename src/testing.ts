@@ -42,7 +42,9 @@ export async function runVirtual<T>(
 ): Promise<T> {
   const coro = isCoroutineFunction(main) ? (main as () => Coro<T>)() : main;
   if (!isCoroutine(coro)) {
-    throw new TypeError(`runVirtual() expects a coroutine or a generator function, got ${describe(main)}`);
+    throw new TypeError(
+      `runVirtual() expects a coroutine or a generator function, got ${describe(main)}`,
+    );
   }
   const loop = new VirtualEventLoop();
   if (options?.debug !== undefined) loop.setDebug(options.debug);
@@ -53,7 +55,7 @@ export async function runVirtual<T>(
   options?.setup?.(loop);
   const runner = new Runner({ loopFactory: () => loop });
   let result: T;
-  let leftovers: string[] = [];
+  let leftovers: string[];
   try {
     result = await runner.run(coro);
     leftovers = [...loop._tasks].map((task) => task.toString());

@@ -41,6 +41,22 @@ export function validateNumber(value: unknown, name: string): asserts value is n
   }
 }
 
+/** Whether `value` is an object with a `[Symbol.iterator]` method. */
+export function isIterable(value: unknown): value is Iterable<unknown> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function"
+  );
+}
+
+/** Throw unless `value` is a string. */
+export function validateString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== "string") {
+    throw new TypeError(`${name} must be a string, got ${describe(value)}`);
+  }
+}
+
 /** Throw unless `value` is an integer >= `min`. */
 export function validateInteger(value: unknown, name: string, min = 0): asserts value is number {
   if (typeof value !== "number" || !Number.isInteger(value)) {

@@ -95,7 +95,6 @@ export abstract class BaseEventLoop {
     return `<${this.constructor.name} running=${this.#running} closed=${this.#closed} debug=${this._debug}>`;
   }
 
-
   /** The loop's clock: monotonic seconds. */
   abstract time(): number;
 
@@ -125,6 +124,7 @@ export abstract class BaseEventLoop {
       this.#running = true;
       this.#settleRun = (error) => {
         if (error === NONE) resolve();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- any thrown value
         else reject(error);
       };
       this.#keepAlive = setInterval(noop, KEEP_ALIVE_MS);
@@ -309,7 +309,9 @@ export abstract class BaseEventLoop {
     }
     if ("exception" in context) {
       const error = context.exception;
-      lines.push(error instanceof Error && error.stack !== undefined ? error.stack : describe(error));
+      lines.push(
+        error instanceof Error && error.stack !== undefined ? error.stack : describe(error),
+      );
     }
     console.error(lines.join("\n"));
   }
@@ -333,7 +335,7 @@ export abstract class BaseEventLoop {
     const owner = context.task ?? context.future ?? context.handle;
     const ownerContext =
       owner !== undefined && "getContext" in owner && typeof owner.getContext === "function"
-        ? (owner.getContext())
+        ? owner.getContext()
         : currentContext();
     const previous = Context._enter(ownerContext);
     try {
@@ -364,7 +366,7 @@ export abstract class BaseEventLoop {
    * warnings, stricter argument checks, warnings for swallowed cancellations.
    */
   setDebug(enabled: boolean): void {
-    this._debug = Boolean(enabled);
+    this._debug = Boolean(enabled as unknown);
   }
 
   // ---- internals shared with futures, tasks and the subclasses -----------------------------
@@ -569,7 +571,9 @@ export abstract class BaseEventLoop {
 
   #checkCallback(callback: unknown, method: string): void {
     if (typeof callback !== "function") {
-      throw new TypeError(`a callable object was expected by ${method}(), got ${describe(callback)}`);
+      throw new TypeError(
+        `a callable object was expected by ${method}(), got ${describe(callback)}`,
+      );
     }
     if (this._debug && callback.constructor.name === "GeneratorFunction") {
       throw new TypeError(`coroutines cannot be used with ${method}()`);

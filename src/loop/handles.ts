@@ -40,7 +40,6 @@ export class Handle {
     return `<${this._kind()}${this._reprInfo()}>`;
   }
 
-
   /** Whether `cancel()` was called. */
   cancelled(): boolean {
     return this._cancelled;
