@@ -1,5 +1,13 @@
 // The main demo: tasks, sleeps, cancellation and context variables on a real event loop.
-import { CancelledError, ContextVar, createTask, currentTask, run, sleep, type Coro } from "../src/index.ts";
+import {
+  CancelledError,
+  ContextVar,
+  createTask,
+  currentTask,
+  run,
+  sleep,
+  type Coro,
+} from "../src/index.ts";
 
 const requestId = new ContextVar<string>("requestId", { default: "-" });
 

@@ -357,8 +357,10 @@ export class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
     throw error;
   }
 
-  return(value?: T): IteratorResult<Future<T>, T> {
-    return { done: true, value: value as T };
+  // The parameter is required on purpose: TypeScript infers a `yield*` result from it too,
+  // and an optional one would widen every `yield* future` to `T | undefined`.
+  return(value: T): IteratorResult<Future<T>, T> {
+    return { done: true, value };
   }
 }
 

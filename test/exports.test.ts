@@ -1,0 +1,89 @@
+// Guards the public surface: adding or removing an export must be a reviewed change here.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import * as tsyncio from "../src/index.ts";
+import * as testing from "../src/testing.ts";
+
+describe("the public API", () => {
+  it("index exports exactly the reviewed names", () => {
+    assert.deepEqual(Object.keys(tsyncio).sort(), [
+      "BaseEventLoop",
+      "BrokenBarrierError",
+      "CancelledError",
+      "Context",
+      "ContextVar",
+      "DeadlockError",
+      "EventLoop",
+      "ExceptionGroup",
+      "Future",
+      "IncompleteReadError",
+      "InvalidStateError",
+      "LimitOverrunError",
+      "LookupError",
+      "QueueEmpty",
+      "QueueFull",
+      "QueueShutDown",
+      "Runner",
+      "RuntimeError",
+      "SendfileNotAvailableError",
+      "Task",
+      "TimeoutError",
+      "Token",
+      "allTasks",
+      "copyContext",
+      "createEagerTaskFactory",
+      "createTask",
+      "currentTask",
+      "eagerTaskFactory",
+      "ensureFuture",
+      "getRunningLoop",
+      "isCoroutine",
+      "isCoroutineFunction",
+      "isFuture",
+      "newEventLoop",
+      "run",
+      "sleep",
+      "wrapPromise",
+    ]);
+  });
+
+  it("tsyncio/testing exports exactly the reviewed names", () => {
+    assert.deepEqual(Object.keys(testing).sort(), [
+      "DeadlockError",
+      "VirtualEventLoop",
+      "isDeadlock",
+      "runVirtual",
+    ]);
+  });
+
+  it("package.json exposes only the two entry points", () => {
+    const pkg = JSON.parse(
+      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as {
+      exports: Record<string, unknown>;
+      dependencies?: Record<string, string>;
+    };
+    assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./package.json", "./testing"]);
+    assert.equal(pkg.dependencies, undefined, "the library has no runtime dependencies");
+  });
+
+  it("every exported error class has its own name", () => {
+    const special: Record<string, () => Error> = {
+      ExceptionGroup: () => new tsyncio.ExceptionGroup("m", [new Error("x")]),
+      IncompleteReadError: () => new tsyncio.IncompleteReadError(new Uint8Array(0), 1),
+      LimitOverrunError: () => new tsyncio.LimitOverrunError("m", 0),
+      DeadlockError: () => new tsyncio.DeadlockError("m", []),
+    };
+    let checked = 0;
+    for (const [key, value] of Object.entries(tsyncio)) {
+      if (typeof value !== "function" || !(value.prototype instanceof Error)) continue;
+      const make = special[key] ?? (() => new (value as new (message: string) => Error)("m"));
+      const error = make();
+      assert.ok(error instanceof Error);
+      assert.equal(error.name, key);
+      checked++;
+    }
+    assert.equal(checked, 14);
+  });
+});
