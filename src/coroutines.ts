@@ -27,12 +27,17 @@ export type Awaitable<T> = Iterable<Yielded, T, unknown>;
  * generator function. (JavaScript cannot tell a coroutine from a plain generator.)
  */
 export function isCoroutine(value: unknown): value is Coro<unknown> {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    Object.prototype.toString.call(value) === "[object Generator]"
-  );
+  if (typeof value !== "object" || value === null) return false;
+  // Fast path: a generator object's prototype is its function's `prototype`, whose
+  // prototype is %GeneratorPrototype%.
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== null && Object.getPrototypeOf(proto) === generatorPrototype) return true;
+  return Object.prototype.toString.call(value) === "[object Generator]";
 }
+
+const generatorPrototype: unknown = Object.getPrototypeOf(
+  Object.getPrototypeOf((function* () {})()),
+);
 
 /** Whether `value` is a generator function, the tsyncio form of a coroutine function. */
 export function isCoroutineFunction(value: unknown): boolean {

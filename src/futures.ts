@@ -6,10 +6,14 @@
 import { Context, copyContext } from "./contextvars.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
-import { captureStack, describeCallback } from "./loop/handles.ts";
+import { captureStack, describeCallback, type WakeupTarget } from "./loop/handles.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { describe } from "./internal/validate.ts";
 import { inspectAsString } from "./internal/inspect.ts";
+
+const NONE = 0;
+const FAILED = 1;
+const RETRIEVED = 2;
 
 /** A Future's state, as asyncio's `_state` strings in lower case. */
 export type FutureState = "pending" | "cancelled" | "finished";
@@ -46,17 +50,18 @@ export class Future<T> implements PromiseLike<T> {
   _blocking = false;
   readonly #loop: BaseEventLoop;
   #state: FutureState = "pending";
-  #result: T | undefined;
-  #exception: unknown;
+  /** The result, or the error when #failure is not NONE. */
+  #value: unknown;
+  /** NONE, or FAILED (the error was not retrieved yet: report it if collected), or RETRIEVED. */
+  #failure = NONE;
   /** @internal Shared with Task, as asyncio's `_cancel_message`. */
-  _cancelMessage: string | undefined;
+  declare _cancelMessage: string | undefined;
   /** @internal The CancelledError that ended a Task's coroutine, rethrown once. */
-  _cancelledError: CancelledError | undefined;
+  declare _cancelledError: CancelledError | undefined;
   /** Flat list: callback, context, callback, context, ... */
   #callbacks: unknown[] | null = null;
-  #logTraceback = false;
   /** @internal */
-  readonly _sourceTraceback: string | undefined;
+  declare readonly _sourceTraceback: string | undefined;
 
   /**
    * A pending Future on `options.loop`, or on the running loop.
@@ -65,7 +70,9 @@ export class Future<T> implements PromiseLike<T> {
    */
   constructor(options?: { loop?: BaseEventLoop | undefined }) {
     this.#loop = options?.loop ?? getRunningLoop();
-    if (this.#loop._debug) this._sourceTraceback = captureStack();
+    // Rare fields are set only when used (`declare`d), to keep every Future small.
+    if (this.#loop._debug)
+      (this as { _sourceTraceback?: string })._sourceTraceback = captureStack();
   }
 
   toString(): string {
@@ -98,8 +105,8 @@ export class Future<T> implements PromiseLike<T> {
   result(): T {
     if (this.#state === "finished") {
       this.#retrieved();
-      if (this.#exception !== NO_EXCEPTION) throw this.#exception;
-      return this.#result as T;
+      if (this.#failure !== NONE) throw this.#value;
+      return this.#value as T;
     }
     if (this.#state === "cancelled") throw this._makeCancelledError();
     throw new InvalidStateError("Result is not ready.");
@@ -114,7 +121,7 @@ export class Future<T> implements PromiseLike<T> {
   exception(): unknown {
     if (this.#state === "finished") {
       this.#retrieved();
-      return this.#exception === NO_EXCEPTION ? null : this.#exception;
+      return this.#failure !== NONE ? this.#value : null;
     }
     if (this.#state === "cancelled") throw this._makeCancelledError();
     throw new InvalidStateError("Exception is not set.");
@@ -161,7 +168,7 @@ export class Future<T> implements PromiseLike<T> {
    * Whoever waits on it gets a `CancelledError` with `msg` as its message.
    */
   cancel(msg?: string): boolean {
-    this.#logTraceback = false;
+    this.#retrieved();
     if (this.#state !== "pending") return false;
     this.#state = "cancelled";
     this._cancelMessage = msg;
@@ -176,8 +183,7 @@ export class Future<T> implements PromiseLike<T> {
    */
   setResult(result: T): void {
     if (this.#state !== "pending") throw this.#invalidState();
-    this.#result = result;
-    this.#exception = NO_EXCEPTION;
+    this.#value = result;
     this.#state = "finished";
     this.#scheduleCallbacks();
   }
@@ -194,11 +200,10 @@ export class Future<T> implements PromiseLike<T> {
     if (typeof exception === "function" && isErrorClass(exception)) {
       exception = new (exception as new () => Error)();
     }
-    if (exception === NO_EXCEPTION) throw new TypeError("invalid exception");
-    this.#exception = exception;
+    this.#value = exception;
+    this.#failure = FAILED;
     this.#state = "finished";
     this.#scheduleCallbacks();
-    this.#logTraceback = true;
     unretrieved.register(
       this,
       {
@@ -245,8 +250,11 @@ export class Future<T> implements PromiseLike<T> {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  /** @internal Add a callback for a pending Future without validation or context copy. */
-  _addCallback(callback: DoneCallback<unknown>, context: Context): void {
+  /**
+   * @internal Add a callback for a pending Future without validation or context copy; a
+   * WakeupTarget (a waiting Task) is woken directly, with no callback object.
+   */
+  _addCallback(callback: DoneCallback<unknown> | WakeupTarget, context: Context | null): void {
     if (this.#callbacks === null) this.#callbacks = [callback, context];
     else this.#callbacks.push(callback, context);
   }
@@ -277,8 +285,7 @@ export class Future<T> implements PromiseLike<T> {
   _reprInfo(): string[] {
     const info = [this._kind(), this.#state];
     if (this.#state === "finished") {
-      if (this.#exception !== NO_EXCEPTION) info.push(`exception=${describe(this.#exception)}`);
-      else info.push(`result=${describe(this.#result)}`);
+      info.push(`${this.#failure !== NONE ? "exception" : "result"}=${describe(this.#value)}`);
     }
     const list = this.#callbacks;
     if (list !== null) {
@@ -299,8 +306,8 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   #retrieved(): void {
-    if (this.#logTraceback) {
-      this.#logTraceback = false;
+    if (this.#failure === FAILED) {
+      this.#failure = RETRIEVED;
       unretrieved.unregister(this);
     }
   }
@@ -311,7 +318,12 @@ export class Future<T> implements PromiseLike<T> {
     this.#callbacks = null;
     const loop = this.#loop;
     for (let i = 0; i < list.length; i += 2) {
-      loop._callSoon(list[i] as DoneCallback<unknown>, [this], list[i + 1] as Context);
+      const callback = list[i];
+      if (typeof callback === "function") {
+        loop._callSoon(callback as DoneCallback<unknown>, [this], list[i + 1] as Context);
+      } else {
+        (callback as WakeupTarget)._wakeupFrom(this);
+      }
     }
   }
 
@@ -319,9 +331,6 @@ export class Future<T> implements PromiseLike<T> {
     return new InvalidStateError(`${this.#state.toUpperCase()}: ${this.toString()}`);
   }
 }
-
-/** Marks "finished with a result" in #exception, so any thrown value can be an error. */
-const NO_EXCEPTION: unique symbol = Symbol("no exception");
 
 /**
  * One `yield* future`, as asyncio's `Future.__await__`: yields the Future once if it is

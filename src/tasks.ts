@@ -19,10 +19,11 @@
 import { Context, copyContext } from "./contextvars.ts";
 import { _setRunningLoop, getRunningLoop } from "./events.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
-import { Future, type DoneCallback } from "./futures.ts";
+import { Future } from "./futures.ts";
 import { isCoroutine, type Awaitable, type Coro, type Yielded } from "./coroutines.ts";
 import { describe, isIterable, validateFunction } from "./internal/validate.ts";
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
+import type { Runnable, WakeupTarget } from "./loop/handles.ts";
 
 /** Options of `createTask`. */
 export interface TaskOptions {
@@ -42,19 +43,29 @@ export interface TaskConstructorOptions extends TaskOptions {
 
 let taskCounter = 0;
 
+/** What the Task's next turn on the ready queue does. */
+const STEP = 0;
+const WAKEUP = 1;
+const THROW = 2;
+
 /**
  * A coroutine wrapped in a Future: the loop runs it step by step, and the Task completes
  * with what the coroutine returns or throws. Create one with `createTask()`.
  */
-export class Task<T> extends Future<T> {
+export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   readonly #coro: Coro<T>;
   readonly #context: Context;
-  #name: string;
+  /** The given name, or the N of `Task-N` (the string is built when first asked for). */
+  #name: string | number;
   #cancelRequests = 0;
   #mustCancel = false;
   #waiter: Future<unknown> | null = null;
-  #stepFn: (() => void) | null = null;
-  #wakeupFn: DoneCallback<Future<unknown>> | null = null;
+  /** What the scheduled turn does: STEP, WAKEUP (from #waiter) or THROW (#throwValue). */
+  #mode = STEP;
+  /** @internal What a THROW turn throws in; set only then. */
+  declare _throwValue: unknown;
+  /** @internal Always false, from the prototype: a Task's turn is never cancelled. */
+  declare readonly _cancelled: boolean;
 
   /**
    * Wrap `coro` and schedule its first step (or run it now, with `eagerStart` on a running
@@ -74,14 +85,14 @@ export class Task<T> extends Future<T> {
       throw new RuntimeError("Event loop is closed");
     }
     const name: unknown = options?.name;
-    this.#name = name === undefined ? `Task-${++taskCounter}` : toName(name);
+    this.#name = name === undefined ? ++taskCounter : toName(name);
     this.#coro = coro;
     this.#context = options?.context ?? copyContext();
     loop._tasks.add(this);
     if (options?.eagerStart === true && loop.isRunning()) {
       this.#eagerStart(loop);
     } else {
-      loop._callSoon(this.#step0(), undefined, this.#context);
+      loop._schedule(this);
     }
   }
 
@@ -101,9 +112,10 @@ export class Task<T> extends Future<T> {
     return this.#context;
   }
 
-  /** The Task's name. */
+  /** The Task's name: the one given, or `Task-N` from a global counter. */
   getName(): string {
-    return this.#name;
+    const name = this.#name;
+    return typeof name === "string" ? name : (this.#name = `Task-${name}`);
   }
 
   /** Rename the Task; the value is converted to a string. */
@@ -123,19 +135,12 @@ export class Task<T> extends Future<T> {
    */
   getStack(options?: { limit?: number | undefined }): string[] {
     if (this._state !== "finished") return [];
-    let frames: string[] = [];
-    try {
-      const error = this.exception();
-      if (error instanceof Error && error.stack !== undefined) {
-        frames = error.stack
-          .split("\n")
-          .filter((line) => line.trimStart().startsWith("at "))
-          .map((line) => line.trim());
-      }
-    } catch {
-      // Cancelled: no frames, as asyncio returns [] for a cancelled task.
-      return [];
-    }
+    const error = this.exception();
+    if (!(error instanceof Error) || error.stack === undefined) return [];
+    const frames = error.stack
+      .split("\n")
+      .filter((line) => line.trimStart().startsWith("at "))
+      .map((line) => line.trim());
     const limit = options?.limit;
     return limit === undefined ? frames : frames.slice(0, Math.max(0, limit));
   }
@@ -146,12 +151,11 @@ export class Task<T> extends Future<T> {
     write?: ((text: string) => void) | undefined;
   }): void {
     const frames = this.getStack(options);
-    const failed = this._state === "finished" && frames.length > 0;
-    let text = frames.length === 0 ? `No stack for ${this.toString()}` : "";
+    let text = `No stack for ${this.toString()}`;
     if (frames.length > 0) {
-      text = `${failed ? "Traceback" : "Stack"} for ${this.toString()} (most recent call first):\n`;
+      text = `Traceback for ${this.toString()} (most recent call first):\n`;
       text += frames.map((frame) => `  ${frame}`).join("\n");
-      if (failed) text += `\n${describe(this.exception())}`;
+      text += `\n${describe(this.exception())}`;
     }
     (options?.write ?? ((line: string) => void process.stderr.write(`${line}\n`)))(text);
   }
@@ -209,7 +213,7 @@ export class Task<T> extends Future<T> {
   override _reprInfo(): string[] {
     const info = super._reprInfo();
     if (this.#cancelRequests > 0 && !this.done()) info[1] = "cancelling";
-    info.splice(2, 0, `name='${this.#name}'`);
+    info.splice(2, 0, `name='${this.getName()}'`);
     if (this.#waiter !== null) info.splice(3, 0, `wait_for=${this.#waiter.toString()}`);
     return info;
   }
@@ -219,41 +223,48 @@ export class Task<T> extends Future<T> {
     return this.#waiter;
   }
 
-  #step0(): () => void {
-    let fn = this.#stepFn;
-    if (fn === null) {
-      // The property key names the function, so reprs say `Task.step()`.
-      fn = {
-        "Task.step": (): void => {
-          this.#step(false, undefined);
-        },
-      }["Task.step"];
-      if (this.getLoop()._debug) (fn as { _task?: unknown })._task = this;
-      this.#stepFn = fn;
+  /**
+   * @internal The Task's turn on the ready queue: a step, a wake-up from #waiter, or a bad
+   * yield thrown back in. Runs in the Task's Context; what escapes the step machinery (a
+   * bug, never the coroutine's own errors) goes to the exception handler.
+   */
+  _run(): void {
+    const previous = Context._enter(this.#context);
+    try {
+      const mode = this.#mode;
+      this.#mode = STEP;
+      if (mode === WAKEUP) {
+        this.#wakeup(this.#waiter as Future<unknown>);
+      } else if (mode === THROW) {
+        const error = this._throwValue;
+        this._throwValue = undefined;
+        this.#step(true, error);
+      } else {
+        this.#step(false, undefined);
+      }
+    } catch (error) {
+      this.getLoop().callExceptionHandler({
+        message: `Exception in callback Task.step() of ${this.toString()}`,
+        exception: error,
+        task: this,
+      });
+    } finally {
+      Context._restore(previous);
     }
-    return fn;
   }
 
-  #wakeup0(): DoneCallback<Future<unknown>> {
-    let fn = this.#wakeupFn;
-    if (fn === null) {
-      fn = {
-        "Task.wakeup": (future: Future<unknown>): void => {
-          this.#wakeup(future);
-        },
-      }["Task.wakeup"];
-      this.#wakeupFn = fn;
+  /** @internal #waiter is done: schedule the wake-up. */
+  _wakeupFrom(future: unknown): void {
+    if (future === this.#waiter) {
+      this.#mode = WAKEUP;
+      this.getLoop()._schedule(this);
     }
-    return fn;
   }
 
   #scheduleThrow(error: unknown): void {
-    const throwStep = {
-      "Task.step": (): void => {
-        this.#step(true, error);
-      },
-    }["Task.step"];
-    this.getLoop()._callSoon(throwStep, undefined, this.#context);
+    this.#mode = THROW;
+    this._throwValue = error;
+    this.getLoop()._schedule(this);
   }
 
   #step(hasError: boolean, error: unknown): void {
@@ -308,7 +319,7 @@ export class Task<T> extends Future<T> {
       this.#handleYieldedFuture(yielded);
     } else if (yielded === undefined) {
       // A bare yield gives the loop one iteration.
-      this.getLoop()._callSoon(this.#step0(), undefined, this.#context);
+      this.getLoop()._schedule(this);
     } else if (isCoroutine(yielded)) {
       this.#scheduleThrow(
         new RuntimeError(
@@ -327,8 +338,7 @@ export class Task<T> extends Future<T> {
   }
 
   #handleYieldedFuture(future: Future<unknown>): void {
-    const loop = this.getLoop();
-    if (future.getLoop() !== loop) {
+    if (future.getLoop() !== this.getLoop()) {
       this.#scheduleThrow(
         new RuntimeError(
           `Task ${this.toString()} got Future ${future.toString()} attached to a different loop`,
@@ -344,9 +354,9 @@ export class Task<T> extends Future<T> {
       this.#scheduleThrow(new RuntimeError(`Task cannot await on itself: ${this.toString()}`));
     } else {
       future._blocking = false;
-      if (future.done()) loop._callSoon(this.#wakeup0(), [future], this.#context);
-      else future._addCallback(this.#wakeup0() as DoneCallback<unknown>, this.#context);
       this.#waiter = future;
+      if (future.done()) this._wakeupFrom(future);
+      else future._addCallback(this, null);
       if (this.#mustCancel && future.cancel(this._cancelMessage)) this.#mustCancel = false;
     }
   }
@@ -376,6 +386,10 @@ export class Task<T> extends Future<T> {
     }
   }
 }
+
+// A Task's turn on the ready queue is never cancelled (asyncio's task steps are not
+// cancellable handles); on the prototype, so Tasks carry no field for it.
+Object.defineProperty(Task.prototype, "_cancelled", { value: false, writable: false });
 
 /**
  * Wrap `coro` in a Task on the running loop and schedule it; returns the Task.

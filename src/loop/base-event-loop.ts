@@ -25,7 +25,7 @@ import { Future } from "../futures.ts";
 import { ensureFuture, Task, type TaskOptions } from "../tasks.ts";
 import type { Awaitable, Coro } from "../coroutines.ts";
 import { describe } from "../internal/validate.ts";
-import { Handle, TimerHandle, describeCallback } from "./handles.ts";
+import { Handle, TimerHandle, describeCallback, type Runnable } from "./handles.ts";
 import { TimerHeap } from "./timer-heap.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 
@@ -72,8 +72,8 @@ export abstract class BaseEventLoop {
   /** @internal Every task of this loop that is not done yet. */
   readonly _tasks: Set<Task<unknown>> = new Set();
 
-  #ready: Handle[] = [];
-  #spare: Handle[] = [];
+  #ready: Runnable[] = [];
+  #spare: Runnable[] = [];
   readonly #timers = new TimerHeap();
   #timerSeq = 0;
   #hostOps = 0;
@@ -254,7 +254,12 @@ export abstract class BaseEventLoop {
     }
     const factory = this.#taskFactory;
     if (factory === null) {
-      return new Task(coro, { ...options, loop: this });
+      return new Task(coro, {
+        loop: this,
+        name: options?.name,
+        context: options?.context,
+        eagerStart: options?.eagerStart,
+      });
     }
     const { name, ...rest } = options ?? {};
     const task = factory(this, coro, rest) as Task<T>;
@@ -383,6 +388,12 @@ export abstract class BaseEventLoop {
     return handle;
   }
 
+  /** @internal Put `entry` (a Task scheduling its own step) on the ready queue. */
+  _schedule(entry: Runnable): void {
+    this.#ready.push(entry);
+    if (!this.#inDrive && this.#running) this.#wakeHost();
+  }
+
   /** @internal */
   _timerHandleCancelled(handle: TimerHandle): void {
     if (handle._scheduled) this.#timers.noteCancelled();
@@ -495,10 +506,10 @@ export abstract class BaseEventLoop {
     // Swap in the spare queue: what runs now schedules into it, for the next iteration.
     this.#ready = this.#spare;
     if (this._debug) {
-      for (let i = 0; i < count; i++) this.#runTimed(ready[i] as Handle);
+      for (let i = 0; i < count; i++) this.#runTimed(ready[i] as Runnable);
     } else {
       for (let i = 0; i < count; i++) {
-        const handle = ready[i] as Handle;
+        const handle = ready[i] as Runnable;
         if (!handle._cancelled) handle._run();
       }
     }
@@ -506,7 +517,7 @@ export abstract class BaseEventLoop {
     this.#spare = ready;
   }
 
-  #runTimed(handle: Handle): void {
+  #runTimed(handle: Runnable): void {
     if (handle._cancelled) return;
     const started = performance.now();
     handle._run();
@@ -581,11 +592,10 @@ export abstract class BaseEventLoop {
   }
 }
 
-/** A task's step handle shows as the task, as asyncio's `_format_handle`. */
-function describeHandle(handle: Handle): string {
-  const owner = (handle._callback as { _task?: unknown } | null)?._task;
-  if (owner instanceof Task) return owner.toString();
-  return handle._cancelled ? handle.toString() : `<Handle ${describeCallback(handle._callback)}>`;
+/** A task's step shows as the task, as asyncio's `_format_handle`. */
+function describeHandle(entry: Runnable): string {
+  if (!(entry instanceof Handle)) return (entry as Task<unknown>).toString();
+  return entry._cancelled ? entry.toString() : `<Handle ${describeCallback(entry._callback)}>`;
 }
 
 function closeCoroutine(coro: unknown): void {

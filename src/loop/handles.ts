@@ -6,8 +6,25 @@ import { Context } from "../contextvars.ts";
 import type { BaseEventLoop } from "./base-event-loop.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 
+/**
+ * @internal What the ready queue holds: a Handle, or a Task scheduling its own step (a
+ * Task is its own ready-queue entry, so a step allocates nothing).
+ */
+export interface Runnable {
+  readonly _cancelled: boolean;
+  _run(): void;
+}
+
+/**
+ * @internal What a Future's callback list may hold besides functions: a Task waiting on
+ * it, woken without a callback object.
+ */
+export interface WakeupTarget {
+  _wakeupFrom(future: unknown): void;
+}
+
 /** A callback scheduled with `callSoon`; `cancel()` it to keep it from running. */
-export class Handle {
+export class Handle implements Runnable {
   /** @internal */
   _callback: ((...args: never[]) => unknown) | null;
   /** @internal */
@@ -145,6 +162,9 @@ export class TimerHandle extends Handle {
 
 /** `name()` for a callback in a repr or message, as asyncio's `format_helpers`. */
 export function describeCallback(callback: unknown): string {
+  if (typeof callback === "object" && callback !== null && "_wakeupFrom" in callback) {
+    return "Task.wakeup()";
+  }
   if (typeof callback !== "function") return String(callback);
   const name = callback.name.replace(/^bound /, "");
   return `${name === "" ? "<anonymous>" : name}()`;
