@@ -594,8 +594,9 @@ export abstract class BaseEventLoop {
 
 /** A task's step shows as the task, as asyncio's `_format_handle`. */
 function describeHandle(entry: Runnable): string {
-  if (!(entry instanceof Handle)) return (entry as Task<unknown>).toString();
-  return entry._cancelled ? entry.toString() : `<Handle ${describeCallback(entry._callback)}>`;
+  if (entry instanceof Task) return entry.toString();
+  const handle = entry as Handle;
+  return handle._cancelled ? handle.toString() : `<Handle ${describeCallback(handle._callback)}>`;
 }
 
 function closeCoroutine(coro: unknown): void {
