@@ -594,9 +594,10 @@ export abstract class BaseEventLoop {
 
 /** A task's step shows as the task, as asyncio's `_format_handle`. */
 function describeHandle(entry: Runnable): string {
-  if (entry instanceof Task) return entry.toString();
-  const handle = entry as Handle;
-  return handle._cancelled ? handle.toString() : `<Handle ${describeCallback(handle._callback)}>`;
+  if (entry instanceof Handle && !entry._cancelled) {
+    return `<Handle ${describeCallback(entry._callback)}>`;
+  }
+  return entry.toString();
 }
 
 function closeCoroutine(coro: unknown): void {

@@ -13,6 +13,7 @@ import { inspectAsString } from "../internal/inspect.ts";
 export interface Runnable {
   readonly _cancelled: boolean;
   _run(): void;
+  toString(): string;
 }
 
 /**
