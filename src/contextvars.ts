@@ -104,15 +104,25 @@ export class Context implements Iterable<ContextVar<unknown>> {
     }
   }
 
-  /** @internal Fast path of `run` for the loop's handles: no entered-check bookkeeping. */
+  /**
+   * @internal `run` without the call, for the loop's handles and task steps: enter
+   * `context` and return the Context to restore with `_exit`.
+   *
+   * @throws RuntimeError if `context` is already entered, as `run` does.
+   */
   static _enter(context: Context): Context {
+    if (context.#entered) {
+      throw new RuntimeError(`cannot enter context: ${context.toString()} is already entered`);
+    }
     const previous = current;
+    context.#entered = true;
     current = context;
     return previous;
   }
 
-  /** @internal */
-  static _restore(previous: Context): void {
+  /** @internal Leave `context` (entered with `_enter`) for `previous`. */
+  static _exit(context: Context, previous: Context): void {
+    context.#entered = false;
     current = previous;
   }
 }

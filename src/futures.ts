@@ -27,14 +27,19 @@ interface Unretrieved {
   exception: unknown;
   message: string;
   sourceTraceback: string | undefined;
+  /** The Context the handler runs in (a Task's own), if any. */
+  context: Context | undefined;
 }
 
 const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
-  held.loop.callExceptionHandler({
-    message: held.message,
-    exception: held.exception,
-    ...(held.sourceTraceback === undefined ? {} : { sourceTraceback: held.sourceTraceback }),
-  });
+  held.loop._callExceptionHandlerIn(
+    {
+      message: held.message,
+      exception: held.exception,
+      ...(held.sourceTraceback === undefined ? {} : { sourceTraceback: held.sourceTraceback }),
+    },
+    held.context,
+  );
 });
 
 /**
@@ -204,6 +209,11 @@ export class Future<T> implements PromiseLike<T> {
     this.#failure = FAILED;
     this.#state = "finished";
     this.#scheduleCallbacks();
+    if (exception instanceof Error) {
+      // Format the stack now: until then V8 keeps the frames' closures alive, and they may
+      // hold this Future, which could then never be collected and reported.
+      formatStack(exception);
+    }
     unretrieved.register(
       this,
       {
@@ -211,6 +221,7 @@ export class Future<T> implements PromiseLike<T> {
         exception,
         message: `${this._kind()} exception was never retrieved`,
         sourceTraceback: this._sourceTraceback,
+        context: this._handlerContext(),
       },
       this,
     );
@@ -267,6 +278,11 @@ export class Future<T> implements PromiseLike<T> {
   /** @internal */
   _kind(): string {
     return "Future";
+  }
+
+  /** @internal The Context the exception handler runs in for this Future's errors. */
+  _handlerContext(): Context | undefined {
+    return undefined;
   }
 
   /** @internal The CancelledError to throw: the saved one once, else a new one. */
@@ -376,6 +392,10 @@ export class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
 /** Whether `value` is a tsyncio Future (or Task), as asyncio's `isfuture`. */
 export function isFuture(value: unknown): value is Future<unknown> {
   return value instanceof Future;
+}
+
+function formatStack(error: Error): string | undefined {
+  return error.stack;
 }
 
 function isErrorClass(value: unknown): boolean {

@@ -21,7 +21,7 @@ import { _setRunningLoop, getRunningLoop } from "./events.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
 import { Future } from "./futures.ts";
 import { isCoroutine, type Awaitable, type Coro, type Yielded } from "./coroutines.ts";
-import { describe, isIterable, validateFunction } from "./internal/validate.ts";
+import { describe, isAwaitableLike, validateFunction } from "./internal/validate.ts";
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
 import type { Runnable, WakeupTarget } from "./loop/handles.ts";
 
@@ -155,7 +155,9 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     if (frames.length > 0) {
       text = `Traceback for ${this.toString()} (most recent call first):\n`;
       text += frames.map((frame) => `  ${frame}`).join("\n");
-      text += `\n${describe(this.exception())}`;
+      // The traceback's last line, as Python prints it: `ValueError: boom`.
+      const error = this.exception() as Error;
+      text += `\n${error.name}: ${error.message}`;
     }
     (options?.write ?? ((line: string) => void process.stderr.write(`${line}\n`)))(text);
   }
@@ -210,6 +212,11 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   }
 
   /** @internal */
+  override _handlerContext(): Context {
+    return this.#context;
+  }
+
+  /** @internal */
   override _reprInfo(): string[] {
     const info = super._reprInfo();
     if (this.#cancelRequests > 0 && !this.done()) info[1] = "cancelling";
@@ -229,18 +236,12 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
    * bug, never the coroutine's own errors) goes to the exception handler.
    */
   _run(): void {
-    const previous = Context._enter(this.#context);
     try {
-      const mode = this.#mode;
-      this.#mode = STEP;
-      if (mode === WAKEUP) {
-        this.#wakeup(this.#waiter as Future<unknown>);
-      } else if (mode === THROW) {
-        const error = this._throwValue;
-        this._throwValue = undefined;
-        this.#step(true, error);
-      } else {
-        this.#step(false, undefined);
+      const previous = Context._enter(this.#context);
+      try {
+        this.#turn();
+      } finally {
+        Context._exit(this.#context, previous);
       }
     } catch (error) {
       this.getLoop().callExceptionHandler({
@@ -248,8 +249,20 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
         exception: error,
         task: this,
       });
-    } finally {
-      Context._restore(previous);
+    }
+  }
+
+  #turn(): void {
+    const mode = this.#mode;
+    this.#mode = STEP;
+    if (mode === WAKEUP) {
+      this.#wakeup(this.#waiter as Future<unknown>);
+    } else if (mode === THROW) {
+      const error = this._throwValue;
+      this._throwValue = undefined;
+      this.#step(true, error);
+    } else {
+      this.#step(false, undefined);
     }
   }
 
@@ -431,7 +444,7 @@ export function ensureFuture<T>(value: Future<T> | Awaitable<T>, loop?: BaseEven
     return (loop ?? getRunningLoop()).createTask(value as Coro<T>);
   }
   const candidate: unknown = value;
-  if (isIterable(candidate)) {
+  if (isAwaitableLike(candidate)) {
     const awaitable = candidate as Awaitable<T>;
     const wrapper = function* wrapAwaitable(): Coro<T> {
       return yield* awaitable;

@@ -6,18 +6,29 @@ import { inspect } from "node:util";
 
 /** Render a value for an error message: one short line, never throws. */
 export function describe(value: unknown): string {
+  if (value instanceof Error) return describeError(value);
   try {
     if (typeof value === "function") {
       return value.name === "" ? "<anonymous function>" : `<function ${value.name}>`;
     }
-    const text = hasCustomString(value)
+    let text = hasCustomString(value)
       ? String(value)
       : inspect(value, { depth: 0, breakLength: Infinity, maxStringLength: 40, maxArrayLength: 5 });
+    // Async hooks (test runners, APMs) tag Promises with symbol ids: noise in a message.
+    if (value instanceof Promise) text = text.replace(/, \[Symbol\([^)]*\)\]: \d+/g, "");
     return text.length > 120 ? `${text.slice(0, 117)}...` : text;
   } catch {
     // A value whose inspection throws still needs a name in the message.
     return Object.prototype.toString.call(value);
   }
+}
+
+/** An error as asyncio's reprs show one: `RuntimeError('boom')`, `CancelledError()`. */
+export function describeError(error: Error): string {
+  const message = error.message;
+  if (message === "") return `${error.name}()`;
+  const short = message.length > 80 ? `${message.slice(0, 77)}...` : message;
+  return `${error.name}('${short.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n")}')`;
 }
 
 function hasCustomString(value: unknown): boolean {
@@ -39,6 +50,21 @@ export function validateNumber(value: unknown, name: string): asserts value is n
   if (Number.isNaN(value)) {
     throw new TypeError(`${name} must be a number, got NaN`);
   }
+}
+
+/**
+ * Whether `value` can be an awaitable: an object with a `[Symbol.iterator]` method that is
+ * not a built-in collection (an Array, a typed array, a Map or Set), which iterate values,
+ * never futures.
+ */
+export function isAwaitableLike(value: unknown): value is Iterable<unknown> {
+  return (
+    isIterable(value) &&
+    !Array.isArray(value) &&
+    !ArrayBuffer.isView(value) &&
+    !(value instanceof Map) &&
+    !(value instanceof Set)
+  );
 }
 
 /** Whether `value` is an object with a `[Symbol.iterator]` method. */

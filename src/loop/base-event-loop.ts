@@ -327,6 +327,16 @@ export abstract class BaseEventLoop {
    * is itself reported to the default handler; nothing here throws.
    */
   callExceptionHandler(context: ExceptionContext): void {
+    const owner = context.task ?? context.future ?? context.handle;
+    const ownerContext =
+      owner !== undefined && "getContext" in owner && typeof owner.getContext === "function"
+        ? owner.getContext()
+        : undefined;
+    this._callExceptionHandlerIn(context, ownerContext);
+  }
+
+  /** @internal `callExceptionHandler`, with the custom handler run in `runIn` if given. */
+  _callExceptionHandlerIn(context: ExceptionContext, runIn: Context | undefined): void {
     const handler = this.#exceptionHandler;
     if (handler === null) {
       try {
@@ -337,14 +347,14 @@ export abstract class BaseEventLoop {
       }
       return;
     }
-    const owner = context.task ?? context.future ?? context.handle;
-    const ownerContext =
-      owner !== undefined && "getContext" in owner && typeof owner.getContext === "function"
-        ? owner.getContext()
-        : currentContext();
-    const previous = Context._enter(ownerContext);
     try {
-      handler(this, context);
+      const enter = runIn !== undefined && runIn !== currentContext();
+      const previous = enter ? Context._enter(runIn) : null;
+      try {
+        handler(this, context);
+      } finally {
+        if (previous !== null) Context._exit(runIn as Context, previous);
+      }
     } catch (error) {
       try {
         this.defaultExceptionHandler({
@@ -356,8 +366,6 @@ export abstract class BaseEventLoop {
         // As above: never throw into the loop.
         console.error("Exception in default exception handler", inner);
       }
-    } finally {
-      Context._restore(previous);
     }
   }
 

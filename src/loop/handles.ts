@@ -80,12 +80,16 @@ export class Handle implements Runnable {
 
   /** @internal Run the callback in its Context; errors go to the exception handler. */
   _run(): void {
-    const previous = Context._enter(this._context);
     try {
-      const callback = this._callback as (...args: unknown[]) => unknown;
-      const args = this._args;
-      if (args === undefined) callback();
-      else callback(...args);
+      const previous = Context._enter(this._context);
+      try {
+        const callback = this._callback as (...args: unknown[]) => unknown;
+        const args = this._args;
+        if (args === undefined) callback();
+        else callback(...args);
+      } finally {
+        Context._exit(this._context, previous);
+      }
     } catch (error) {
       this._loop.callExceptionHandler({
         message: `Exception in callback ${this._callbackRepr()}`,
@@ -93,8 +97,6 @@ export class Handle implements Runnable {
         handle: this,
         ...(this._sourceTraceback === undefined ? {} : { sourceTraceback: this._sourceTraceback }),
       });
-    } finally {
-      Context._restore(previous);
     }
   }
 

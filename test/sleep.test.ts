@@ -1,0 +1,260 @@
+// Tests for src/sleep.ts. Ported from CPython's test_tasks.py (test_sleep*,
+// test_task_cancel_sleeping_task) where a scenario applies.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  CancelledError,
+  DeadlockError,
+  RuntimeError,
+  createTask,
+  getRunningLoop,
+  sleep,
+  type Coro,
+} from "../src/index.ts";
+import { runVirtual } from "../src/testing.ts";
+
+/** Await `awaitable` and return what it throws; fails if it returns. */
+function* captureError(awaitable: Iterable<unknown, unknown, unknown>): Coro<unknown> {
+  try {
+    yield* awaitable as Coro<unknown>;
+  } catch (error) {
+    return error;
+  }
+  return assert.fail("expected an error");
+}
+
+describe("sleep", () => {
+  it("gives the loop exactly one iteration when the delay is 0", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      function* steps(name: string): Coro<void> {
+        for (let i = 0; i < 3; i++) {
+          log.push(`${name}${i}`);
+          yield* sleep(0);
+        }
+      }
+      const a = createTask(steps("a"));
+      const b = createTask(steps("b"));
+      yield* a;
+      yield* b;
+      assert.deepEqual(log, ["a0", "b0", "a1", "b1", "a2", "b2"]);
+      assert.equal(getRunningLoop().time(), 0);
+    }));
+
+  // asyncio: test_sleep_zero
+  it("resumes after the callbacks already scheduled, before those they schedule", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      loop.callSoon(() => {
+        log.push("cb1");
+        loop.callSoon(() => {
+          log.push("cb2");
+        });
+      });
+      assert.equal(log.length, 0);
+      const result = yield* sleep(0, "x");
+      log.push(`resumed ${result}`);
+      yield* sleep(0);
+      log.push("resumed again");
+      assert.deepEqual(log, ["cb1", "resumed x", "cb2", "resumed again"]);
+    }));
+
+  it("treats a negative delay as 0", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      function* steps(name: string, delay: number): Coro<void> {
+        for (let i = 0; i < 3; i++) {
+          log.push(`${name}${i}`);
+          yield* sleep(delay);
+        }
+      }
+      const a = createTask(steps("a", 0));
+      const b = createTask(steps("b", -1));
+      yield* sleep(0);
+      assert.equal(loop._stats().timers, 0);
+      yield* a;
+      yield* b;
+      assert.deepEqual(log, ["a0", "b0", "a1", "b1", "a2", "b2"]);
+      assert.equal(yield* sleep(-Infinity, "r"), "r");
+      assert.equal(loop.time(), 0);
+    }));
+
+  // asyncio: test_sleep
+  it("wakes when the virtual clock reaches the delay and returns the result", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      function* sleeper(dt: number, arg: string): Coro<string> {
+        yield* sleep(dt / 2);
+        assert.equal(loop.time(), 0.05);
+        return yield* sleep(dt / 2, arg);
+      }
+      const task = createTask(sleeper(0.1, "yeah"));
+      assert.equal(yield* task, "yeah");
+      assert.equal(loop.time(), 0.1);
+    }));
+
+  it("wakes sleepers in the order of their deadlines, equal ones in creation order", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      function* sleeper(name: string, delay: number): Coro<void> {
+        yield* sleep(delay);
+        log.push(`${name} at ${loop.time()}`);
+      }
+      const tasks = [
+        createTask(sleeper("c", 0.3)),
+        createTask(sleeper("a", 0.1)),
+        createTask(sleeper("b", 0.2)),
+        createTask(sleeper("a2", 0.1)),
+      ];
+      for (const task of tasks) yield* task;
+      assert.deepEqual(log, ["a at 0.1", "a2 at 0.1", "b at 0.2", "c at 0.3"]);
+    }));
+
+  it("returns the result argument as it is", () =>
+    runVirtual(function* () {
+      const value = { some: "object" };
+      assert.equal(yield* sleep(1, value), value);
+      assert.equal(yield* sleep(0, value), value);
+      assert.equal(yield* sleep(1), undefined);
+      assert.equal(yield* sleep(0), undefined);
+      assert.equal(getRunningLoop().time(), 2);
+    }));
+
+  it("sleeps an hour of virtual time at once", () =>
+    runVirtual(function* () {
+      yield* sleep(3600);
+      assert.equal(getRunningLoop().time(), 3600);
+    }));
+
+  // asyncio: test_sleep_when_delay_is_nan
+  it("throws TypeError for NaN", () =>
+    runVirtual(function* () {
+      const error = yield* captureError(sleep(NaN));
+      assert.ok(error instanceof TypeError);
+      assert.equal(error.message, "Invalid delay: NaN (not a number)");
+      assert.equal(getRunningLoop()._stats().timers, 0);
+    }));
+
+  it("throws TypeError for a delay that is not a number", () =>
+    runVirtual(function* () {
+      const text = yield* captureError(sleep("1" as unknown as number));
+      assert.ok(text instanceof TypeError);
+      assert.equal(text.message, "delay must be a number, got '1'");
+      const missing = yield* captureError(sleep(undefined as unknown as number));
+      assert.ok(missing instanceof TypeError);
+      assert.equal(missing.message, "delay must be a number, got undefined");
+      assert.equal(getRunningLoop().time(), 0);
+    }));
+
+  it("throws RuntimeError when driven outside a running loop", () => {
+    assert.throws(
+      () => sleep(1).next(),
+      (error: unknown) => {
+        assert.ok(error instanceof RuntimeError);
+        assert.equal(error.message, "no running event loop");
+        return true;
+      },
+    );
+  });
+
+  // asyncio: test_sleep_cancel
+  it("cancels its timer when the sleeping task is cancelled", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const seen: ReturnType<typeof loop._stats>[] = [];
+      const task = createTask(
+        (function* (): Coro<string> {
+          try {
+            return yield* sleep(10, "yeah");
+          } catch (error) {
+            // sleep()'s own cleanup has run: its timer is cancelled, not yet purged.
+            seen.push(loop._stats());
+            throw error;
+          }
+        })(),
+      );
+      yield* sleep(0);
+      assert.deepEqual(loop._stats(), { ready: 0, timers: 1, cancelledTimers: 0 });
+      task.cancel();
+      const error = yield* captureError(task);
+      assert.ok(error instanceof CancelledError);
+      assert.equal(seen.length, 1);
+      assert.equal(seen[0]!.timers, 1);
+      assert.equal(seen[0]!.cancelledTimers, 1);
+      // The next iteration purged it.
+      assert.equal(loop._stats().timers, 0);
+      assert.equal(loop._stats().cancelledTimers, 0);
+      assert.equal(loop.time(), 0);
+    }));
+
+  // asyncio: test_task_cancel_sleeping_task
+  it("ends with CancelledError when a timer cancels the sleeping task", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const sleeper = createTask(sleep(5000));
+      loop.callLater(0.1, () => sleeper.cancel());
+      let outcome: string;
+      try {
+        yield* sleeper;
+        outcome = "slept in";
+      } catch (error) {
+        if (!(error instanceof CancelledError)) throw error;
+        outcome = "cancelled";
+      }
+      assert.equal(outcome, "cancelled");
+      assert.equal(loop.time(), 0.1);
+      assert.equal(loop._stats().timers, 0);
+    }));
+
+  it("passes the cancellation message to the sleeper", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      const task = createTask(
+        (function* (): Coro<void> {
+          try {
+            yield* sleep(10);
+          } catch (error) {
+            log.push(`${(error as Error).name}: ${(error as Error).message}`);
+            throw error;
+          }
+        })(),
+      );
+      yield* sleep(1);
+      task.cancel("stop");
+      const error = yield* captureError(task);
+      assert.ok(error instanceof CancelledError);
+      assert.deepEqual(log, ["CancelledError: stop"]);
+      assert.equal(getRunningLoop().time(), 1);
+    }));
+
+  it("sleeps forever with Infinity until cancelled", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const task = createTask(sleep(Infinity));
+      yield* sleep(1);
+      assert.equal(task.done(), false);
+      assert.equal(loop._stats().timers, 1);
+      assert.equal(task.cancel(), true);
+      const error = yield* captureError(task);
+      assert.ok(error instanceof CancelledError);
+      assert.equal(task.cancelled(), true);
+      assert.equal(loop.time(), 1);
+      assert.equal(loop._stats().timers, 0);
+    }));
+
+  it("never wakes from sleep(Infinity): the virtual loop reports the deadlock", async () => {
+    await assert.rejects(
+      runVirtual(function* () {
+        yield* sleep(Infinity);
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof DeadlockError);
+        assert.match(error.message, /^deadlock: /);
+        return true;
+      },
+    );
+  });
+});
