@@ -1093,7 +1093,10 @@ describe("Task.getStack and Task.printStack", () => {
       task.printStack({ write: (text) => printed.push(text), limit: 1 });
       assert.equal(printed.length, 1);
       const lines = printed[0]!.split("\n");
-      assert.match(lines[0]!, /^Traceback for <Task finished name='y' exception=Error\('boom'\)> \(most recent call first\):$/);
+      assert.match(
+        lines[0]!,
+        /^Traceback for <Task finished name='y' exception=Error\('boom'\)> \(most recent call first\):$/,
+      );
       const header = lines.findIndex((line) => line.endsWith("(most recent call first):"));
       assert.ok(header >= 0);
       assert.match(lines[header + 1]!, /^ {2}at failing /);
