@@ -55,7 +55,7 @@ export class Handle implements Runnable {
   }
 
   toString(): string {
-    return `<${this._kind()}${this._reprInfo()}>`;
+    return this.#repr ?? `<${this._reprInfo().join(" ")}>`;
   }
 
   /** Whether `cancel()` was called. */
@@ -72,7 +72,8 @@ export class Handle implements Runnable {
   cancel(): void {
     if (this._cancelled) return;
     this._cancelled = true;
-    if (this._loop._debug) this.#repr = this._reprInfo();
+    // In debug mode keep the callback in the repr, for "Executing <Handle ...> took ...".
+    if (this._loop._debug) this.#repr = `<${this._reprInfo().join(" ")}>`;
     // Drop the references so a cancelled handle holds nothing alive.
     this._callback = null;
     this._args = undefined;
@@ -105,10 +106,12 @@ export class Handle implements Runnable {
     return "Handle";
   }
 
-  /** @internal */
-  _reprInfo(): string {
-    if (this._cancelled) return this.#repr !== undefined ? ` cancelled${this.#repr}` : " cancelled";
-    return ` ${this._callbackRepr()}`;
+  /** @internal asyncio's `_repr_info`: the words inside `<...>`. */
+  _reprInfo(): string[] {
+    const info = [this._kind()];
+    if (this._cancelled) info.push("cancelled");
+    if (this._callback !== null) info.push(this._callbackRepr());
+    return info;
   }
 
   /** @internal */
@@ -157,9 +160,10 @@ export class TimerHandle extends Handle {
   }
 
   /** @internal */
-  override _reprInfo(): string {
-    if (this._cancelled) return ` cancelled when=${this._when}`;
-    return ` when=${this._when} ${this._callbackRepr()}`;
+  override _reprInfo(): string[] {
+    const info = super._reprInfo();
+    info.splice(this._cancelled ? 2 : 1, 0, `when=${this._when}`);
+    return info;
   }
 }
 
