@@ -107,6 +107,23 @@ export class DeadlockError extends RuntimeError {
   }
 }
 
+/**
+ * Rethrow `error` if it is a CancelledError; do nothing otherwise. Put it first in a
+ * `catch` that handles errors, so the block never swallows a cancellation:
+ *
+ * ```ts
+ * try {
+ *   yield* work();
+ * } catch (error) {
+ *   rethrowIfCancelled(error);
+ *   log(error);
+ * }
+ * ```
+ */
+export function rethrowIfCancelled(error: unknown): void {
+  if (error instanceof CancelledError) throw error;
+}
+
 /** What `split` and `subgroup` accept: an error class, a list of them, or a predicate. */
 export type ExceptionMatcher =
   | (abstract new (...args: never[]) => unknown)
@@ -203,4 +220,58 @@ function toPredicate(matcher: ExceptionMatcher): (error: unknown) => boolean {
   throw new TypeError(
     "expected an error class, a list of error classes or a predicate function as the matcher",
   );
+}
+
+/** A clause of `exceptStar`: the errors it matches, and what to do with them. */
+export type ExceptStarClause = readonly [
+  matcher: ExceptionMatcher,
+  handler: (group: ExceptionGroup) => void,
+];
+
+/**
+ * Python's `except*` for TypeScript: give each clause's handler the part of `error` it
+ * matches (always as an ExceptionGroup, as `except*` does), in order, and rethrow what no
+ * clause handled.
+ *
+ * - An error that is not a group is matched as a group of one; if no clause matches it,
+ *   it is rethrown as it is.
+ * - Errors thrown by handlers are rethrown together with the unhandled rest, as
+ *   `ExceptionGroup("", [...])`.
+ *
+ * ```ts
+ * try {
+ *   yield* taskGroup(function* (tg) { ... });
+ * } catch (error) {
+ *   exceptStar(error, [
+ *     [ConnectionError, (group) => log("lost peers", group.exceptions.length)],
+ *     [TimeoutError, () => log("too slow")],
+ *   ]);
+ * }
+ * ```
+ */
+export function exceptStar(error: unknown, clauses: readonly ExceptStarClause[]): void {
+  let rest: ExceptionGroup | null =
+    error instanceof ExceptionGroup ? error : new ExceptionGroup("", [error]);
+  const thrown: unknown[] = [];
+  let matchedAny = false;
+  for (const [matcher, handler] of clauses) {
+    if (rest === null) break;
+    const [match, remaining]: [ExceptionGroup | null, ExceptionGroup | null] = rest.split(matcher);
+    rest = remaining;
+    if (match === null) continue;
+    matchedAny = true;
+    try {
+      handler(match);
+    } catch (raised) {
+      thrown.push(raised);
+    }
+  }
+  if (thrown.length > 0) {
+    throw new ExceptionGroup("", rest === null ? thrown : [...thrown, rest]);
+  }
+  if (rest !== null) {
+    // Nothing matched: the original error, naked or not, goes on unchanged.
+    if (!matchedAny) throw error;
+    throw rest;
+  }
 }

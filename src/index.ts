@@ -17,8 +17,10 @@ export {
   RuntimeError,
   SendfileNotAvailableError,
   TimeoutError,
+  exceptStar,
+  rethrowIfCancelled,
 } from "./exceptions.ts";
-export type { ExceptionMatcher } from "./exceptions.ts";
+export type { ExceptStarClause, ExceptionMatcher } from "./exceptions.ts";
 
 // asyncio.coroutines
 export { isCoroutine, isCoroutineFunction } from "./coroutines.ts";
@@ -50,6 +52,18 @@ export {
 } from "./tasks.ts";
 export type { TaskConstructor, TaskConstructorOptions, TaskOptions } from "./tasks.ts";
 export { sleep } from "./sleep.ts";
+export { gather } from "./gather.ts";
+export type { AwaitedResult, GatherOptions } from "./gather.ts";
+export { shield } from "./shield.ts";
+export { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, wait, waitFor } from "./wait.ts";
+export type { ReturnWhen, WaitOptions } from "./wait.ts";
+export { asCompleted } from "./as-completed.ts";
+export type { AsCompleted } from "./as-completed.ts";
+
+// asyncio.taskgroups, asyncio.timeouts (and Trio-style move-on scopes)
+export { TaskGroup, taskGroup } from "./taskgroups.ts";
+export { Timeout, moveOnAfter, moveOnAt, timeout, timeoutAt } from "./timeouts.ts";
+export type { TimeoutState } from "./timeouts.ts";
 
 // asyncio.runners
 export { Runner, run } from "./runners.ts";

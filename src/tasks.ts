@@ -322,6 +322,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
         this.#mustCancel = false;
         super.cancel(this._cancelMessage);
       } else {
+        if (this.#cancelRequests > 0 && this.getLoop()._debug) this.#warnSwallowed();
         super.setResult(step.value);
       }
       this.getLoop()._tasks.delete(this);
@@ -372,6 +373,14 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
       else future._addCallback(this, null);
       if (this.#mustCancel && future.cancel(this._cancelMessage)) this.#mustCancel = false;
     }
+  }
+
+  #warnSwallowed(): void {
+    console.warn(
+      `${this.toString()} returned normally while cancelling() is ${this.#cancelRequests}: ` +
+        "a catch block may have swallowed its CancelledError; rethrow it " +
+        "(rethrowIfCancelled) or call uncancel() if going on is intended",
+    );
   }
 
   #wakeup(future: Future<unknown>): void {

@@ -2,6 +2,7 @@
 // checks an inferred type exactly; each `@ts-expect-error` line must fail to compile.
 import {
   createTask,
+  gather,
   Future,
   getRunningLoop,
   run,
@@ -80,4 +81,16 @@ export async function topLevel(): Promise<void> {
   expectType<number>()(value);
   // @ts-expect-error run() takes a coroutine object, not a coroutine function
   await run(answer);
+}
+
+export function* gatherTypes(): Coro<void> {
+  const [n, s] = yield* gather(answer(), inferred());
+  expectType<number>()(n);
+  expectType<string>()(s);
+  const list = yield* gather([answer(), answer()]);
+  expectType<number[]>()(list);
+  const withErrors = yield* gather([answer()], { returnExceptions: true });
+  expectType<(number | Error)[]>()(withErrors);
+  const none = yield* gather();
+  expectType<[]>()(none);
 }

@@ -1,0 +1,155 @@
+/**
+ * gather(): run awaitables concurrently and collect their results in order, as asyncio's
+ * `tasks.gather`.
+ */
+import type { Awaitable } from "./coroutines.ts";
+import { getRunningLoop } from "./events.ts";
+import { CancelledError } from "./exceptions.ts";
+import { Future } from "./futures.ts";
+import { validateOptions } from "./internal/validate.ts";
+import type { BaseEventLoop } from "./loop/base-event-loop.ts";
+import { ensureFuture } from "./tasks.ts";
+
+/** The result type of one awaitable: what `yield*` on it returns. */
+export type AwaitedResult<A> = A extends Awaitable<infer R> ? R : never;
+
+/** Options of the list form of `gather`. */
+export interface GatherOptions {
+  /**
+   * Collect errors (and `CancelledError`s of cancelled children) into the result list
+   * instead of failing at the first one.
+   */
+  returnExceptions?: boolean | undefined;
+}
+
+/**
+ * Run `aws` concurrently (coroutines are wrapped in Tasks) and return a Future of their
+ * results, in argument order. `yield* gather(a(), b())` has the tuple type of the results.
+ *
+ * - The first error (or a child's cancellation, as a CancelledError) fails the gather at
+ *   once; the other children keep running.
+ * - With `returnExceptions` (list form: `gather(list, { returnExceptions: true })`), errors
+ *   and CancelledErrors take their place in the result list.
+ * - Cancelling the gather cancels every unfinished child; the gather then fails with
+ *   CancelledError, even with `returnExceptions`.
+ * - An awaitable passed twice runs once and appears twice in the results.
+ *
+ * @throws RangeError for Futures of different loops.
+ */
+export function gather<T>(
+  aws: readonly Awaitable<T>[] | ReadonlySet<Awaitable<T>>,
+  options: GatherOptions & { returnExceptions: true },
+): Future<(T | Error)[]>;
+export function gather<T>(
+  aws: readonly Awaitable<T>[] | ReadonlySet<Awaitable<T>>,
+  options?: GatherOptions,
+): Future<T[]>;
+export function gather<const A extends readonly Awaitable<unknown>[]>(
+  ...aws: A
+): Future<{ -readonly [K in keyof A]: AwaitedResult<A[K]> }>;
+export function gather(...args: unknown[]): Future<unknown[]> {
+  let aws: unknown[];
+  let returnExceptions = false;
+  if (args.length >= 1 && args.length <= 2 && isListForm(args[0])) {
+    aws = [...(args[0] as Iterable<unknown>)];
+    validateOptions(args[1], "options");
+    const options = args[1] as GatherOptions | undefined;
+    returnExceptions = options?.returnExceptions === true;
+  } else {
+    aws = args;
+  }
+  if (aws.length === 0) {
+    const outer = getRunningLoop().createFuture<unknown[]>();
+    outer.setResult([]);
+    return outer;
+  }
+
+  const children: Future<unknown>[] = [];
+  const byArg = new Map<unknown, Future<unknown>>();
+  const alreadyDone: Future<unknown>[] = [];
+  let loop: BaseEventLoop | undefined;
+  let outer: GatheringFuture | null = null;
+  let finished = 0;
+
+  const onChildDone = (child: Future<unknown>): void => {
+    finished++;
+    const gathering = outer as GatheringFuture;
+    if (gathering.done()) {
+      // Mark the child's error retrieved: the gather already has its outcome.
+      if (!child.cancelled()) child.exception();
+      return;
+    }
+    if (!returnExceptions) {
+      if (child.cancelled()) {
+        gathering.setException(child._makeCancelledError());
+        return;
+      }
+      const error = child.exception();
+      if (error !== null) {
+        gathering.setException(error);
+        return;
+      }
+    }
+    if (finished === byArg.size) {
+      const results = children.map((each) => {
+        if (each.cancelled()) return new CancelledError(each._cancelMessage ?? "");
+        const error = each.exception();
+        return error === null ? each.result() : error;
+      });
+      if (gathering._cancelRequested) {
+        // The gather was cancelled: propagate it whatever returnExceptions says (bpo-32684).
+        gathering.setException(child._makeCancelledError());
+      } else {
+        gathering.setResult(results);
+      }
+    }
+  };
+
+  for (const aw of aws) {
+    let child = byArg.get(aw);
+    if (child === undefined) {
+      child = ensureFuture(aw as Awaitable<unknown>, loop);
+      loop ??= child.getLoop();
+      byArg.set(aw, child);
+      if (child.done()) alreadyDone.push(child);
+      else child.addDoneCallback(onChildDone);
+    }
+    children.push(child);
+  }
+  outer = new GatheringFuture(children, loop as BaseEventLoop);
+  // Children that were done already report now, once `outer` exists: if all of them are,
+  // the gather completes before it is returned.
+  for (const child of alreadyDone) onChildDone(child);
+  return outer;
+}
+
+/** The Future `gather` returns: cancelling it cancels the children. */
+class GatheringFuture extends Future<unknown[]> {
+  readonly #children: readonly Future<unknown>[];
+  /** @internal */
+  _cancelRequested = false;
+
+  constructor(children: readonly Future<unknown>[], loop: BaseEventLoop) {
+    super({ loop });
+    this.#children = children;
+  }
+
+  /**
+   * Cancel every unfinished child; returns whether any accepted. The gather then fails
+   * with CancelledError once the children are done.
+   */
+  override cancel(msg?: string): boolean {
+    if (this.done()) return false;
+    let accepted = false;
+    for (const child of this.#children) {
+      if (child.cancel(msg)) accepted = true;
+    }
+    if (accepted) this._cancelRequested = true;
+    return accepted;
+  }
+}
+
+/** The list form takes an array or a Set; anything else is one awaitable of the spread form. */
+function isListForm(value: unknown): boolean {
+  return Array.isArray(value) || value instanceof Set;
+}
