@@ -23,11 +23,34 @@ export type Coro<T> = Generator<Yielded, T, unknown>;
 export type Awaitable<T> = Iterable<Yielded, T, unknown>;
 
 /**
+ * @internal A coroutine written by hand as an iterator object instead of a generator,
+ * for hot paths (`sleep(0)`): smaller and faster, and accepted wherever a coroutine is.
+ */
+export abstract class CoroutineObject<T> implements Coro<T> {
+  abstract next(): IteratorResult<Yielded, T>;
+  abstract throw(error: unknown): IteratorResult<Yielded, T>;
+  abstract return(value: T): IteratorResult<Yielded, T>;
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  [Symbol.dispose](): void {
+    this.return(undefined as T);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "Generator";
+  }
+}
+
+/**
  * Whether `value` is a coroutine object: a generator object, as created by calling a
  * generator function. (JavaScript cannot tell a coroutine from a plain generator.)
  */
 export function isCoroutine(value: unknown): value is Coro<unknown> {
   if (typeof value !== "object" || value === null) return false;
+  if (value instanceof CoroutineObject) return true;
   // Fast path: a generator object's prototype is its function's `prototype`, whose
   // prototype is %GeneratorPrototype%.
   const proto: unknown = Object.getPrototypeOf(value);

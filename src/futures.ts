@@ -64,7 +64,13 @@ export class Future<T> implements PromiseLike<T> {
   /** @internal The CancelledError that ended a Task's coroutine, rethrown once. */
   declare _cancelledError: CancelledError | undefined;
   /** Flat list: callback, context, callback, context, ... */
-  #callbacks: unknown[] | null = null;
+  /**
+   * The first callback (most Futures have one: the waiting Task) and its Context, kept in
+   * fields; the others in #more as callback, context, callback, context, ...
+   */
+  #first: unknown = null;
+  #firstContext: Context | null = null;
+  #more: unknown[] | null = null;
   /** @internal */
   declare readonly _sourceTraceback: string | undefined;
 
@@ -154,15 +160,12 @@ export class Future<T> implements PromiseLike<T> {
    * Remove every registration of `callback`; returns how many there were.
    */
   removeDoneCallback(callback: DoneCallback<this>): number {
-    const list = this.#callbacks;
-    if (list === null) return 0;
-    const kept: unknown[] = [];
+    const list = this.#takeCallbacks();
     let removed = 0;
     for (let i = 0; i < list.length; i += 2) {
       if (list[i] === callback) removed++;
-      else kept.push(list[i], list[i + 1]);
+      else this._addCallback(list[i] as DoneCallback<unknown>, list[i + 1] as Context | null);
     }
-    if (removed > 0) this.#callbacks = kept.length === 0 ? null : kept;
     return removed;
   }
 
@@ -266,8 +269,14 @@ export class Future<T> implements PromiseLike<T> {
    * WakeupTarget (a waiting Task) is woken directly, with no callback object.
    */
   _addCallback(callback: DoneCallback<unknown> | WakeupTarget, context: Context | null): void {
-    if (this.#callbacks === null) this.#callbacks = [callback, context];
-    else this.#callbacks.push(callback, context);
+    if (this.#first === null) {
+      this.#first = callback;
+      this.#firstContext = context;
+    } else if (this.#more === null) {
+      this.#more = [callback, context];
+    } else {
+      this.#more.push(callback, context);
+    }
   }
 
   /** @internal The state, for reprs and Task. */
@@ -303,8 +312,8 @@ export class Future<T> implements PromiseLike<T> {
     if (this.#state === "finished") {
       info.push(`${this.#failure !== NONE ? "exception" : "result"}=${describe(this.#value)}`);
     }
-    const list = this.#callbacks;
-    if (list !== null) {
+    const list = this.#callbackList();
+    if (list.length > 0) {
       const names: string[] = [];
       for (let i = 0; i < list.length; i += 2) names.push(describeCallback(list[i]));
       const shown =
@@ -329,18 +338,41 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   #scheduleCallbacks(): void {
-    const list = this.#callbacks;
-    if (list === null) return;
-    this.#callbacks = null;
-    const loop = this.#loop;
-    for (let i = 0; i < list.length; i += 2) {
-      const callback = list[i];
-      if (typeof callback === "function") {
-        loop._callSoon(callback as DoneCallback<unknown>, [this], list[i + 1] as Context);
-      } else {
-        (callback as WakeupTarget)._wakeupFrom(this);
-      }
+    const first = this.#first;
+    if (first === null) return;
+    const more = this.#more;
+    this.#schedule(first, this.#firstContext);
+    this.#first = null;
+    this.#firstContext = null;
+    this.#more = null;
+    if (more !== null) {
+      for (let i = 0; i < more.length; i += 2) this.#schedule(more[i], more[i + 1] as Context);
     }
+  }
+
+  #schedule(callback: unknown, context: Context | null): void {
+    if (typeof callback === "function") {
+      this.#loop._callSoon(callback as DoneCallback<unknown>, [this], context as Context);
+    } else {
+      (callback as WakeupTarget)._wakeupFrom(this);
+    }
+  }
+
+  /** Every callback, as a flat list: callback, context, callback, context, ... */
+  #callbackList(): unknown[] {
+    if (this.#first === null) return [];
+    const list = [this.#first, this.#firstContext];
+    if (this.#more !== null) list.push(...this.#more);
+    return list;
+  }
+
+  /** `#callbackList()`, leaving none registered. */
+  #takeCallbacks(): unknown[] {
+    const list = this.#callbackList();
+    this.#first = null;
+    this.#firstContext = null;
+    this.#more = null;
+    return list;
   }
 
   #invalidState(): InvalidStateError {

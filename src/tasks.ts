@@ -24,6 +24,7 @@ import { isCoroutine, type Awaitable, type Coro, type Yielded } from "./coroutin
 import { describe, isAwaitableLike, validateFunction } from "./internal/validate.ts";
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
 import type { Runnable, WakeupTarget } from "./loop/handles.ts";
+import type { ListNode } from "./internal/task-list.ts";
 
 /** Options of `createTask`. */
 export interface TaskOptions {
@@ -64,6 +65,10 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   #mode = STEP;
   /** @internal What a THROW turn throws in; set only then. */
   declare _throwValue: unknown;
+  /** @internal Links in the loop's list of pending tasks. */
+  _prevTask: ListNode | null = null;
+  /** @internal */
+  _nextTask: ListNode | null = null;
   /** @internal Always false, from the prototype: a Task's turn is never cancelled. */
   declare readonly _cancelled: boolean;
 

@@ -24,8 +24,9 @@ import { RuntimeError } from "../exceptions.ts";
 import { Future } from "../futures.ts";
 import { ensureFuture, Task, type TaskOptions } from "../tasks.ts";
 import type { Awaitable, Coro } from "../coroutines.ts";
+import { TaskList } from "../internal/task-list.ts";
 import { describe } from "../internal/validate.ts";
-import { Handle, TimerHandle, describeCallback, type Runnable } from "./handles.ts";
+import { Handle, ResultTimer, TimerHandle, describeCallback, type Runnable } from "./handles.ts";
 import { TimerHeap } from "./timer-heap.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 
@@ -70,7 +71,7 @@ export abstract class BaseEventLoop {
   /** @internal The task whose step is running, as asyncio's `_current_tasks[loop]`. */
   _currentTask: Task<unknown> | null = null;
   /** @internal Every task of this loop that is not done yet. */
-  readonly _tasks: Set<Task<unknown>> = new Set();
+  readonly _tasks: TaskList<Task<unknown>> = new TaskList();
 
   #ready: Runnable[] = [];
   #spare: Runnable[] = [];
@@ -400,6 +401,25 @@ export abstract class BaseEventLoop {
   _schedule(entry: Runnable): void {
     this.#ready.push(entry);
     if (!this.#inDrive && this.#running) this.#wakeHost();
+  }
+
+  /**
+   * @internal `callLater(delay, () => future.setResult(result))` for `sleep`, without the
+   * closure, the argument list or a Context copy (the callback reads no variables).
+   */
+  _callLaterResult<T>(delay: number, future: Future<T>, result: T): TimerHandle {
+    this.#checkClosed();
+    const handle = new ResultTimer(
+      this.time() + delay,
+      this.#timerSeq++,
+      this,
+      currentContext(),
+      future,
+      result,
+    );
+    this.#timers.push(handle);
+    if (!this.#inDrive && this.#running) this.#wakeHost();
+    return handle;
   }
 
   /** @internal */

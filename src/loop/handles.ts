@@ -4,6 +4,7 @@
  */
 import { Context } from "../contextvars.ts";
 import type { BaseEventLoop } from "./base-event-loop.ts";
+import type { Future } from "../futures.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 
 /**
@@ -166,6 +167,38 @@ export class TimerHandle extends Handle {
     return info;
   }
 }
+
+/** @internal A timer that sets a Future's result (unless done): what `sleep` schedules. */
+export class ResultTimer<T> extends TimerHandle {
+  #future: Future<T> | null;
+  #result: T | undefined;
+
+  constructor(
+    when: number,
+    seq: number,
+    loop: BaseEventLoop,
+    context: Context,
+    future: Future<T>,
+    result: T,
+  ) {
+    super(when, seq, setResultUnlessDone, undefined, loop, context);
+    this.#future = future;
+    this.#result = result;
+  }
+
+  override cancel(): void {
+    super.cancel();
+    this.#future = null;
+    this.#result = undefined;
+  }
+
+  override _run(): void {
+    const future = this.#future;
+    if (future !== null && !future.done()) future.setResult(this.#result as T);
+  }
+}
+
+function setResultUnlessDone(): void {}
 
 /** `name()` for a callback in a repr or message, as asyncio's `format_helpers`. */
 export function describeCallback(callback: unknown): string {
