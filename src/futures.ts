@@ -148,12 +148,16 @@ export class Future<T> implements PromiseLike<T> {
     if (typeof callback !== "function") {
       throw new TypeError(`callback must be a function, got ${describe(callback)}`);
     }
-    const context = options?.context ?? copyContext();
-    if (this.#state !== "pending") {
-      this.#loop._callSoon(callback, [this], context);
-    } else {
-      this._addCallback(callback as DoneCallback<unknown>, context);
-    }
+    this._addDoneCallbackIn(callback as DoneCallback<unknown>, options?.context ?? copyContext());
+  }
+
+  /**
+   * @internal `addDoneCallback` with a given Context and no checks: library code that
+   * adds many callbacks which read no context variables shares one Context copy.
+   */
+  _addDoneCallbackIn(callback: DoneCallback<unknown>, context: Context): void {
+    if (this.#state !== "pending") this.#loop._callSoon(callback, [this], context);
+    else this._addCallback(callback, context);
   }
 
   /**

@@ -2,10 +2,11 @@
  * gather(): run awaitables concurrently and collect their results in order, as asyncio's
  * `tasks.gather`.
  */
+import { copyContext } from "./contextvars.ts";
 import type { Awaitable } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError } from "./exceptions.ts";
-import { Future } from "./futures.ts";
+import { Future, type DoneCallback } from "./futures.ts";
 import { validateOptions } from "./internal/validate.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { ensureFuture } from "./tasks.ts";
@@ -70,6 +71,8 @@ export function gather(...args: unknown[]): Future<unknown[]> {
   let loop: BaseEventLoop | undefined;
   let outer: GatheringFuture | null = null;
   let finished = 0;
+  // The callbacks read no context variables: one Context copy serves them all.
+  const context = copyContext();
 
   const onChildDone = (child: Future<unknown>): void => {
     finished++;
@@ -112,7 +115,7 @@ export function gather(...args: unknown[]): Future<unknown[]> {
       loop ??= child.getLoop();
       byArg.set(aw, child);
       if (child.done()) alreadyDone.push(child);
-      else child.addDoneCallback(onChildDone);
+      else child._addDoneCallbackIn(onChildDone as DoneCallback<unknown>, context);
     }
     children.push(child);
   }

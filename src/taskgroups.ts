@@ -7,10 +7,11 @@
  * the failures surface together as one ExceptionGroup. The parent task's own cancellation
  * is told apart from the group's by the task's `cancelling()` count, as asyncio 3.13 does.
  */
+import { copyContext, type Context } from "./contextvars.ts";
 import type { Coro } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError, ExceptionGroup, RuntimeError } from "./exceptions.ts";
-import type { Future } from "./futures.ts";
+import type { DoneCallback, Future } from "./futures.ts";
 import { inspectAsString } from "./internal/inspect.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { currentTask, type Task, type TaskOptions } from "./tasks.ts";
@@ -29,6 +30,8 @@ export class TaskGroup {
   readonly #tasks = new Set<Task<unknown>>();
   #errors: unknown[] = [];
   #onCompleted: Future<boolean> | null = null;
+  /** The Context of the group's done-callbacks, which read no context variables. */
+  readonly #context: Context = copyContext();
 
   toString(): string {
     let info = "";
@@ -63,7 +66,7 @@ export class TaskGroup {
     // Always through the done-callback, even for a task that finished eagerly: its failure
     // must not cancel the parent from inside createTask (asyncio 3.14, gh-128550).
     this.#tasks.add(task);
-    task.addDoneCallback(this.#onTaskDone);
+    task._addDoneCallbackIn(this.#onTaskDone as DoneCallback<unknown>, this.#context);
     return task;
   }
 

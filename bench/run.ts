@@ -1,0 +1,372 @@
+// `npm run bench`: every tsyncio workload, side by side with the CPython 3.13 asyncio and
+// uvloop reference programs (../shared/bench-ref) run in the same invocation, since only
+// ratios measured together mean something on a shared machine. Prints one table and
+// writes it to bench/results/latest.json.
+//
+//   npm run bench -- [FILTER...] [-n N] [--quick] [--repeat R]
+//
+// FILTER keeps the rows whose `workload/variant` contains one of the strings ("tasks",
+// "chain1", "call_soon/"); -n sets every workload's count; --quick divides the default
+// counts by 10; --repeat sets how many runs each median is taken over (default 3).
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { callSoon } from "./call-soon.ts";
+import { promiseAll } from "./promise-all.ts";
+import { tasks } from "./tasks.ts";
+import { timers } from "./timers.ts";
+import { median, rate, type Emitted, type Rate, type Workload } from "./util.ts";
+
+const WORKLOADS: readonly Workload[] = [tasks, callSoon, timers, promiseAll];
+
+/** The tsyncio rows must reach this many times CPython's ops/s. */
+const TARGET_VS_CPYTHON = 10;
+/** A tsyncio task may cost at most this many Promise.all entries. */
+const TARGET_TASK_OVER_PROMISE = 2;
+const TASK_ROW = "tasks/create_await";
+const PROMISE_ROW = "promise_all/promise_all";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BENCH_REF = process.env.TSYNCIO_BENCH_REF ?? join(ROOT, "..", "shared", "bench-ref");
+const RESULTS = join(ROOT, "bench", "results", "latest.json");
+
+type Column = "tsyncio" | "cpython" | "uvloop";
+
+/** A median over `repeat` runs. */
+interface Sample extends Rate {
+  runs: number[];
+}
+
+interface Row {
+  workload: string;
+  variant: string;
+  unit: string;
+  n: number;
+  tsyncio: Sample;
+  cpython: Sample | null;
+  uvloop: Sample | null;
+  ratio_cpython: number | null;
+  ratio_uvloop: number | null;
+}
+
+/** A Python interpreter and loop to run the reference programs with. */
+interface Interpreter {
+  readonly column: Exclude<Column, "tsyncio">;
+  readonly env: Readonly<Record<string, string>>;
+  readonly loop: "asyncio" | "uvloop";
+  /** Why the column is skipped, or null when it runs. */
+  skipped: string | null;
+  /** The first JSON line it printed, for the versions it reports. */
+  info: Record<string, unknown> | null;
+}
+
+function parseOptions(): {
+  filters: string[];
+  n: number | undefined;
+  quick: boolean;
+  repeat: number;
+} {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      n: { type: "string", short: "n" },
+      quick: { type: "boolean", default: false },
+      repeat: { type: "string", default: "3" },
+    },
+  });
+  const n = values.n === undefined ? undefined : Number(values.n);
+  if (n !== undefined && !(Number.isInteger(n) && n > 0)) {
+    throw new TypeError(`-n must be a positive integer, got ${values.n}`);
+  }
+  const repeat = Number(values.repeat);
+  if (!(Number.isInteger(repeat) && repeat > 0)) {
+    throw new TypeError(`--repeat must be a positive integer, got ${values.repeat}`);
+  }
+  return { filters: positionals, n, quick: values.quick, repeat };
+}
+
+/** Run `python3 args` with `env` added; returns stdout, or throws with stderr's tail. */
+function python(env: Readonly<Record<string, string>>, args: readonly string[]): string {
+  const result = spawnSync("python3", args, {
+    cwd: BENCH_REF,
+    env: { ...process.env, TSYNCIO_BENCH_REF: BENCH_REF, ...env },
+    encoding: "utf8",
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (result.error !== undefined) throw result.error;
+  if (result.status !== 0) {
+    const tail = result.stderr.trim().split("\n").slice(-3).join("\n");
+    throw new Error(`python3 ${args.join(" ")} exited with ${result.status}: ${tail}`);
+  }
+  return result.stdout;
+}
+
+function probe(interpreter: Interpreter): void {
+  if (!existsSync(join(BENCH_REF, "bench_util.py"))) {
+    interpreter.skipped = `no reference programs at ${BENCH_REF} (set TSYNCIO_BENCH_REF)`;
+    return;
+  }
+  const code = interpreter.loop === "uvloop" ? "import uvloop" : "import asyncio";
+  try {
+    python(interpreter.env, ["-c", code]);
+  } catch {
+    interpreter.skipped =
+      interpreter.loop === "uvloop"
+        ? "uvloop is not installed for the system python3; install it with `apt-get install -y python3-uvloop`"
+        : `python3 with ${JSON.stringify(interpreter.env)} did not start`;
+  }
+}
+
+/** Run a workload's reference program once; seconds per variant. */
+function runReference(
+  interpreter: Interpreter,
+  workload: Workload,
+  variants: readonly string[],
+  n: number,
+): Map<string, number> {
+  const reference = workload.reference!;
+  const script = isAbsolute(reference.script)
+    ? reference.script
+    : join(BENCH_REF, reference.script);
+  const args = [script, "--loop", interpreter.loop, "-n", String(n)];
+  if (reference.variantFlag) for (const variant of variants) args.push("--variant", variant);
+  const lines = python(interpreter.env, args).trim().split("\n");
+  const line = JSON.parse(lines[lines.length - 1]!) as Emitted;
+  interpreter.info ??= line;
+  const seconds = new Map<string, number>();
+  for (const variant of variants) {
+    const result = line.results[variant];
+    if (result === undefined) throw new Error(`${script} printed no result for ${variant}`);
+    seconds.set(variant, result.seconds);
+  }
+  return seconds;
+}
+
+function sample(n: number, runs: readonly number[]): Sample {
+  return { ...rate(n, median(runs)), runs: runs.map((seconds) => Math.round(seconds * 1e6) / 1e6) };
+}
+
+function ratio(a: Sample | null, b: Sample | null): number | null {
+  if (a?.ops_per_s == null || b?.ops_per_s == null) return null;
+  return Math.round((a.ops_per_s / b.ops_per_s) * 1000) / 1000;
+}
+
+function formatOps(value: number | null | undefined): string {
+  if (value == null) return "-";
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
+  return value.toFixed(0);
+}
+
+function formatRatio(value: number | null): string {
+  return value === null ? "-" : `${value.toFixed(value >= 10 ? 1 : 2)}x`;
+}
+
+function printTable(rows: readonly Row[]): void {
+  const header = [
+    "workload",
+    "tsyncio ops/s",
+    "CPython ops/s",
+    "uvloop ops/s",
+    "tsyncio/CPython",
+    "tsyncio/uvloop",
+  ];
+  const body = rows.map((row) => [
+    `${row.workload}/${row.variant} (n=${row.n})`,
+    formatOps(row.tsyncio.ops_per_s),
+    formatOps(row.cpython?.ops_per_s),
+    formatOps(row.uvloop?.ops_per_s),
+    formatRatio(row.ratio_cpython),
+    formatRatio(row.ratio_uvloop),
+  ]);
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...body.map((cells) => cells[i]!.length)),
+  );
+  const format = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join("  ");
+  console.log(format(header));
+  console.log(widths.map((width) => "-".repeat(width)).join("  "));
+  for (const cells of body) console.log(format(cells));
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const interpreters: Interpreter[] = [
+    {
+      column: "cpython",
+      env: { PYENV_VERSION: "3.13.0" },
+      loop: "asyncio",
+      skipped: null,
+      info: null,
+    },
+    {
+      column: "uvloop",
+      env: { PYENV_VERSION: "system" },
+      loop: "uvloop",
+      skipped: null,
+      info: null,
+    },
+  ];
+  for (const interpreter of interpreters) probe(interpreter);
+  for (const interpreter of interpreters) {
+    if (interpreter.skipped !== null) {
+      console.error(`note: the ${interpreter.column} column is skipped: ${interpreter.skipped}`);
+    }
+  }
+
+  const rows: Row[] = [];
+  const emitted: Emitted[] = [];
+  const selected = (label: string): boolean =>
+    options.filters.length === 0 || options.filters.some((filter) => label.includes(filter));
+  for (const workload of WORKLOADS) {
+    const variants = workload.variants.filter((variant) => selected(`${workload.name}/${variant}`));
+    if (variants.length === 0) continue;
+    const n = options.n ?? (options.quick ? workload.defaultN / 10 : workload.defaultN);
+    // Interleave the runs (tsyncio, CPython, uvloop, then again), so that a burst of load
+    // from other processes on the machine hits every column alike.
+    const runs = new Map<string, Record<Column, number[]>>(
+      variants.map((variant) => [variant, { tsyncio: [], cpython: [], uvloop: [] }]),
+    );
+    const references =
+      workload.reference === undefined
+        ? []
+        : interpreters.filter((interpreter) => interpreter.skipped === null);
+    const failed = new Set<Interpreter>();
+    for (let r = 0; r < options.repeat; r++) {
+      for (const variant of variants) {
+        runs.get(variant)!.tsyncio.push(await workload.measure(variant, n));
+      }
+      for (const interpreter of references) {
+        if (failed.has(interpreter)) continue;
+        try {
+          const seconds = runReference(interpreter, workload, variants, n);
+          for (const [variant, value] of seconds)
+            runs.get(variant)![interpreter.column].push(value);
+        } catch (error) {
+          failed.add(interpreter);
+          console.error(
+            `${workload.name}: the ${interpreter.column} reference failed: ${String(error)}`,
+          );
+        }
+      }
+    }
+    const results: Record<string, Rate> = {};
+    const workloadRows: Row[] = [];
+    for (const variant of variants) {
+      const measured = runs.get(variant)!;
+      const tsyncio = sample(n, measured.tsyncio);
+      results[variant] = rate(n, tsyncio.seconds);
+      const column = (name: "cpython" | "uvloop"): Sample | null =>
+        measured[name].length === options.repeat ? sample(n, measured[name]) : null;
+      const row: Row = {
+        workload: workload.name,
+        variant,
+        unit: workload.unit,
+        n,
+        tsyncio,
+        cpython: column("cpython"),
+        uvloop: column("uvloop"),
+        ratio_cpython: null,
+        ratio_uvloop: null,
+      };
+      const reported = [`tsyncio ${formatOps(tsyncio.ops_per_s)}/s`];
+      if (row.cpython !== null) reported.push(`CPython ${formatOps(row.cpython.ops_per_s)}/s`);
+      if (row.uvloop !== null) reported.push(`uvloop ${formatOps(row.uvloop.ops_per_s)}/s`);
+      console.error(`${workload.name}/${variant}: ${reported.join(", ")}`);
+      workloadRows.push(row);
+    }
+    emitted.push({
+      bench: workload.name,
+      node: process.version,
+      loop: workload.loop,
+      unit: workload.unit,
+      results,
+    });
+    for (const row of workloadRows) {
+      row.ratio_cpython = ratio(row.tsyncio, row.cpython);
+      row.ratio_uvloop = ratio(row.tsyncio, row.uvloop);
+    }
+    rows.push(...workloadRows);
+  }
+  if (rows.length === 0) {
+    console.error(`no workload matches ${options.filters.join(", ")}`);
+    process.exitCode = 1;
+    return;
+  }
+
+  console.log();
+  printTable(rows);
+  console.log();
+
+  const taskRow = rows.find((row) => `${row.workload}/${row.variant}` === TASK_ROW);
+  const promiseRow = rows.find((row) => `${row.workload}/${row.variant}` === PROMISE_ROW);
+  // Cost per operation is 1 / (ops/s): task cost over Promise.all entry cost.
+  const taskOverPromise =
+    taskRow !== undefined && promiseRow !== undefined && taskRow.n === promiseRow.n
+      ? ratio(promiseRow.tsyncio, taskRow.tsyncio)
+      : null;
+  const missed: string[] = [];
+  for (const row of rows) {
+    if (row.ratio_cpython !== null && row.ratio_cpython < TARGET_VS_CPYTHON) {
+      missed.push(
+        `${row.workload}/${row.variant}: ${formatRatio(row.ratio_cpython)} CPython (target >= ${TARGET_VS_CPYTHON}x)`,
+      );
+    }
+  }
+  if (taskOverPromise !== null) {
+    console.log(
+      `task cost / Promise.all entry cost: ${formatRatio(taskOverPromise)} (target <= ${TARGET_TASK_OVER_PROMISE}x)`,
+    );
+    if (taskOverPromise > TARGET_TASK_OVER_PROMISE) {
+      missed.push(
+        `task cost: ${formatRatio(taskOverPromise)} Promise.all entries (target <= ${TARGET_TASK_OVER_PROMISE}x)`,
+      );
+    }
+  }
+  for (const interpreter of interpreters) {
+    if (interpreter.skipped !== null)
+      console.log(`${interpreter.column} column skipped: ${interpreter.skipped}`);
+  }
+  console.log(
+    missed.length === 0 ? "all targets met" : `targets missed:\n  ${missed.join("\n  ")}`,
+  );
+
+  mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model ?? null,
+    repeat: options.repeat,
+    bench_ref: BENCH_REF,
+    references: Object.fromEntries(
+      interpreters.map((interpreter) => [
+        interpreter.column,
+        interpreter.skipped === null
+          ? {
+              python: interpreter.info?.python ?? null,
+              executable: interpreter.info?.executable ?? null,
+              uvloop: interpreter.info?.uvloop ?? null,
+            }
+          : { skipped: interpreter.skipped },
+      ]),
+    ),
+    rows,
+    task_over_promise_all: taskOverPromise,
+    targets: {
+      vs_cpython: TARGET_VS_CPYTHON,
+      task_over_promise_all: TARGET_TASK_OVER_PROMISE,
+      missed,
+    },
+    tsyncio: emitted,
+  };
+  writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`wrote ${RESULTS}`);
+}
+
+await main();
