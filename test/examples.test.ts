@@ -1,7 +1,7 @@
 // Every example runs, so none can rot. Examples use real time, so each is kept short.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -26,9 +26,21 @@ describe("examples", () => {
     });
   }
 
-  it("the demo prints the cancellation and the context isolation", () => {
+  it("examples/readme-example.ts is the README's first example, word for word", () => {
+    const root = new URL("../../", import.meta.url);
+    const readme = readFileSync(new URL("README.md", root), "utf8");
+    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+    const example = readFileSync(new URL("examples/readme-example.ts", root), "utf8");
+    assert.equal(example.replace(/^\/\/.*\n/, "").replace('"../src/index.ts"', '"tsyncio"'), block);
+  });
+
+  it("the demo shows cancellation, the task group timeout and context isolation (real I/O)", () => {
     const result = spawnSync(process.execPath, [`${examplesDir}demo.js`], { encoding: "utf8" });
-    assert.match(result.stdout, /slow: cancelled, cleaning up/);
+    assert.match(result.stdout, /slow: cleaning up/);
+    assert.match(result.stdout, /slow task ended: CancelledError \(no longer needed\)/);
+    assert.match(result.stdout, /task group timed out after 0\.1s/);
+    assert.doesNotMatch(result.stdout, /tg-slow: done/);
+    assert.match(result.stdout, /task group failed: PageError: page 3 is broken/);
     assert.match(result.stdout, /context var in main is still -/);
   });
 });
