@@ -76,8 +76,10 @@ export function gather(...args: unknown[]): Future<unknown[]> {
 
   const onChildDone = (child: Future<unknown>): void => {
     finished++;
-    const gathering = outer as GatheringFuture;
-    if (gathering.done()) {
+    const gathering = outer;
+    // `outer` is still null when a later argument failed to wrap: gather threw, and this
+    // child's outcome goes nowhere.
+    if (gathering === null || gathering.done()) {
       // Mark the child's error retrieved: the gather already has its outcome.
       if (!child.cancelled()) child.exception();
       return;

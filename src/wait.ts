@@ -43,6 +43,12 @@ export function* wait<F extends Future<unknown>>(
   if (futures instanceof Future || isCoroutine(futures) || !isIterable(futures)) {
     throw new TypeError(`expect an iterable of futures, not ${describe(futures)}`);
   }
+  const delay = options?.timeout ?? null;
+  if (delay !== null && (typeof delay !== "number" || Number.isNaN(delay))) {
+    throw new TypeError(`timeout must be a number or null, got ${describe(delay)}`);
+  }
+  const all = new Set(futures);
+  if (all.size === 0) throw new RangeError("Set of Tasks/Futures is empty.");
   const returnWhen: unknown = options?.returnWhen ?? ALL_COMPLETED;
   if (
     returnWhen !== FIRST_COMPLETED &&
@@ -51,12 +57,6 @@ export function* wait<F extends Future<unknown>>(
   ) {
     throw new RangeError(`Invalid return_when value: ${describe(returnWhen)}`);
   }
-  const delay = options?.timeout ?? null;
-  if (delay !== null && (typeof delay !== "number" || Number.isNaN(delay))) {
-    throw new TypeError(`timeout must be a number or null, got ${describe(delay)}`);
-  }
-  const all = new Set(futures);
-  if (all.size === 0) throw new RangeError("Set of Tasks/Futures is empty.");
   for (const future of all) {
     if (isCoroutine(future)) {
       throw new TypeError("Passing coroutines is forbidden, use tasks explicitly.");
