@@ -252,7 +252,7 @@ export type ExceptStarClause = readonly [
 export function exceptStar(error: unknown, clauses: readonly ExceptStarClause[]): void {
   let rest: ExceptionGroup | null =
     error instanceof ExceptionGroup ? error : new ExceptionGroup("", [error]);
-  const thrown: unknown[] = [];
+  const raised: unknown[] = [];
   let matchedAny = false;
   for (const [matcher, handler] of clauses) {
     if (rest === null) break;
@@ -262,16 +262,18 @@ export function exceptStar(error: unknown, clauses: readonly ExceptStarClause[])
     matchedAny = true;
     try {
       handler(match);
-    } catch (raised) {
-      thrown.push(raised);
+    } catch (thrown) {
+      // JavaScript cannot tell Python's bare `raise` from `raise eg`: whatever a handler
+      // throws counts as raised by it, as `raise eg` does.
+      raised.push(thrown);
     }
   }
-  if (thrown.length > 0) {
-    throw new ExceptionGroup("", rest === null ? thrown : [...thrown, rest]);
-  }
-  if (rest !== null) {
+  if (raised.length === 0) {
     // Nothing matched: the original error, naked or not, goes on unchanged.
-    if (!matchedAny) throw error;
-    throw rest;
+    if (rest !== null) throw matchedAny ? rest : error;
+    return;
   }
+  // One error raised and nothing left over: it propagates as it is (CPython 3.13).
+  if (rest === null && raised.length === 1) throw raised[0];
+  throw new ExceptionGroup("", rest === null ? raised : [...raised, rest]);
 }

@@ -65,6 +65,13 @@ export { TaskGroup, taskGroup } from "./taskgroups.ts";
 export { Timeout, moveOnAfter, moveOnAt, timeout, timeoutAt } from "./timeouts.ts";
 export type { TimeoutState } from "./timeouts.ts";
 
+// asyncio.locks
+export { Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore } from "./locks/index.ts";
+
+// asyncio.queues
+export { LifoQueue, PriorityQueue, Queue } from "./queues.ts";
+export type { PriorityQueueOptions, QueueShutdownOptions } from "./queues.ts";
+
 // asyncio.runners
 export { Runner, run } from "./runners.ts";
 export type { RunOptions } from "./runners.ts";

@@ -1,0 +1,203 @@
+// Tests for src/locks/waiters.ts: the FIFO waiter queue and the hold() plumbing.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { CancelledError, createTask, getRunningLoop, sleep, type Coro } from "../../src/index.ts";
+import { Waiters, hold, type Holdable } from "../../src/locks/waiters.ts";
+import { runVirtual } from "../../src/testing.ts";
+
+/** A Holdable that records its calls. */
+function recorder(log: string[]): Holdable {
+  return {
+    *acquire(): Coro<true> {
+      log.push("acquire");
+      yield* sleep(0);
+      return true;
+    },
+    release(): void {
+      log.push("release");
+    },
+  };
+}
+
+describe("Waiters", () => {
+  it("counts queued waiters, woken or cancelled ones included, until deleted", () =>
+    runVirtual(function* () {
+      const waiters = new Waiters<number>();
+      const loop = getRunningLoop();
+      const a = waiters.add(loop);
+      const b = waiters.add(loop);
+      assert.equal(waiters.size, 2);
+      a.cancel();
+      b.setResult(1);
+      assert.equal(waiters.size, 2);
+      assert.equal(waiters.first(), a);
+      waiters.delete(a);
+      waiters.delete(a);
+      assert.equal(waiters.size, 1);
+      assert.equal(waiters.first(), b);
+      waiters.delete(b);
+      assert.equal(waiters.first(), undefined);
+    }));
+
+  it("wakeFirst() wakes the oldest waiter that is not done", () =>
+    runVirtual(function* () {
+      const waiters = new Waiters<string>();
+      const loop = getRunningLoop();
+      const [a, b, c] = [waiters.add(loop), waiters.add(loop), waiters.add(loop)];
+      a.cancel();
+      assert.equal(waiters.wakeFirst("x"), true);
+      assert.equal(b.result(), "x");
+      assert.equal(c.done(), false);
+      assert.equal(waiters.wakeFirst("y"), true);
+      assert.equal(c.result(), "y");
+      assert.equal(waiters.wakeFirst("z"), false);
+      assert.equal(waiters.size, 3);
+    }));
+
+  it("hasActive() ignores cancelled waiters but counts woken ones", () =>
+    runVirtual(function* () {
+      const waiters = new Waiters<null>();
+      const loop = getRunningLoop();
+      assert.equal(waiters.hasActive(), false);
+      const a = waiters.add(loop);
+      a.cancel();
+      assert.equal(waiters.hasActive(), false);
+      const b = waiters.add(loop);
+      b.setResult(null);
+      assert.equal(waiters.hasActive(), true);
+    }));
+
+  it("wakeUpTo() and wakeAll() wake waiters that are not done, oldest first", () =>
+    runVirtual(function* () {
+      const waiters = new Waiters<number>();
+      const loop = getRunningLoop();
+      const futures = [0, 1, 2, 3, 4].map(() => waiters.add(loop));
+      futures[1]!.cancel();
+      waiters.wakeUpTo(2, 7);
+      assert.deepEqual(
+        futures.map((f) => (f.done() && !f.cancelled() ? f.result() : null)),
+        [7, null, 7, null, null],
+      );
+      waiters.wakeUpTo(0, 8);
+      assert.equal(futures[3]!.done(), false);
+      waiters.wakeAll(9);
+      assert.deepEqual(
+        futures.map((f) => (f.cancelled() ? "c" : f.result())),
+        [7, "c", 7, 9, 9],
+      );
+      assert.equal(waiters.size, 5);
+    }));
+
+  it("shiftWake() drops done waiters from the front and removes the one it wakes", () =>
+    runVirtual(function* () {
+      const waiters = new Waiters<undefined>();
+      const loop = getRunningLoop();
+      const [a, b, c] = [waiters.add(loop), waiters.add(loop), waiters.add(loop)];
+      a.cancel();
+      assert.equal(waiters.shiftWake(undefined), true);
+      assert.equal(b.done(), true);
+      assert.equal(waiters.size, 1);
+      assert.equal(waiters.first(), c);
+      c.cancel();
+      assert.equal(waiters.shiftWake(undefined), false);
+      assert.equal(waiters.size, 0);
+    }));
+
+  it("shiftWakeAll() empties the queue, waking every waiter not done", () =>
+    runVirtual(function* () {
+      const waiters = new Waiters<number>();
+      const loop = getRunningLoop();
+      const [a, b] = [waiters.add(loop), waiters.add(loop)];
+      a.cancel();
+      waiters.shiftWakeAll(3);
+      assert.equal(b.result(), 3);
+      assert.equal(waiters.size, 0);
+    }));
+
+  it("lets a task wait on a waiter and resume with its value", () =>
+    runVirtual(function* () {
+      const waiters = new Waiters<string>();
+      const future = waiters.add(getRunningLoop());
+      const task = createTask(
+        (function* (): Coro<string> {
+          return yield* future;
+        })(),
+      );
+      yield* sleep(0);
+      waiters.wakeFirst("done");
+      assert.equal(yield* task, "done");
+    }));
+});
+
+describe("hold", () => {
+  it("without a body, returns a Disposable that releases once", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      const target = recorder(log);
+      const held = yield* hold<never>(target, undefined);
+      assert.deepEqual(log, ["acquire"]);
+      held[Symbol.dispose]();
+      held[Symbol.dispose]();
+      assert.deepEqual(log, ["acquire", "release"]);
+    }));
+
+  it("with a body, releases after it returns or throws", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      const target = recorder(log);
+      const result = yield* hold(target, function* () {
+        log.push("body");
+        return 5;
+      });
+      assert.equal(result, 5);
+      try {
+        yield* hold(target, function* (): Coro<never> {
+          throw new Error("boom");
+        });
+      } catch (error) {
+        log.push((error as Error).message);
+      }
+      assert.deepEqual(log, ["acquire", "body", "release", "acquire", "release", "boom"]);
+    }));
+
+  it("releases when the body is cancelled, not when the acquire is", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      const target = recorder(log);
+      const inBody = createTask(
+        hold(target, function* () {
+          log.push("body");
+          yield* sleep(10);
+        }),
+      );
+      yield* sleep(1);
+      inBody.cancel();
+      try {
+        yield* inBody;
+      } catch (error) {
+        assert.ok(error instanceof CancelledError);
+      }
+      const inAcquire = createTask(hold(target, undefined));
+      yield* sleep(0); // the recorder's acquire is suspended in sleep(0)
+      inAcquire.cancel();
+      try {
+        yield* inAcquire;
+      } catch (error) {
+        assert.ok(error instanceof CancelledError);
+      }
+      assert.deepEqual(log, ["acquire", "body", "release", "acquire"]);
+    }));
+
+  it("checks the body before acquiring", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      try {
+        yield* hold(recorder(log), "nope" as unknown as () => Coro<void>);
+        assert.fail("expected a TypeError");
+      } catch (error) {
+        assert.ok(error instanceof TypeError);
+        assert.equal(error.message, "body must be a function, got 'nope'");
+      }
+      assert.deepEqual(log, []);
+    }));
+});
