@@ -6,21 +6,41 @@
 //   npm run bench -- [FILTER...] [-n N] [--quick] [--repeat R]
 //
 // FILTER keeps the rows whose `workload/variant` contains one of the strings ("tasks",
-// "chain1", "call_soon/"); -n sets every workload's count; --quick divides the default
-// counts by 10; --repeat sets how many runs each median is taken over (default 3).
+// "chain1", "call_soon/"); -n sets every workload's count (async_tree: the biggest tree
+// with at most n nodes); --quick divides the default counts by 10; --repeat sets how many
+// runs each median is taken over (default 3).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { asyncTree } from "./async-tree.ts";
 import { callSoon } from "./call-soon.ts";
 import { promiseAll } from "./promise-all.ts";
 import { tasks } from "./tasks.ts";
 import { timers } from "./timers.ts";
-import { median, rate, type Emitted, type Rate, type Workload } from "./util.ts";
+import { median, rate, type Emitted, type Rate, type Reference, type Workload } from "./util.ts";
 
-const WORKLOADS: readonly Workload[] = [tasks, callSoon, timers, promiseAll];
+/**
+ * A Workload whose count is not free or whose reference program does not follow
+ * bench_util.timed: async_tree runs whole trees (1 + 6 + ... + 6^L nodes), and
+ * py_async_tree.py takes `--levels L` and reports `seconds_median`.
+ */
+interface RunnableWorkload extends Workload {
+  /** The count run when `n` is asked for (by default `n` itself). */
+  count?(n: number): number;
+  readonly reference:
+    | (Reference & {
+        /** The arguments that replace `-n N` on the Python command line. */
+        countArgs?(n: number): string[];
+        /** Where a variant's seconds are in the printed results (by default `seconds`). */
+        secondsKey?: string;
+      })
+    | undefined;
+}
+
+const WORKLOADS: readonly RunnableWorkload[] = [tasks, callSoon, timers, promiseAll, asyncTree];
 
 /** The tsyncio rows must reach this many times CPython's ops/s. */
 const TARGET_VS_CPYTHON = 10;
@@ -123,7 +143,7 @@ function probe(interpreter: Interpreter): void {
 /** Run a workload's reference program once; seconds per variant. */
 function runReference(
   interpreter: Interpreter,
-  workload: Workload,
+  workload: RunnableWorkload,
   variants: readonly string[],
   n: number,
 ): Map<string, number> {
@@ -131,16 +151,24 @@ function runReference(
   const script = isAbsolute(reference.script)
     ? reference.script
     : join(BENCH_REF, reference.script);
-  const args = [script, "--loop", interpreter.loop, "-n", String(n)];
+  const args = [
+    script,
+    "--loop",
+    interpreter.loop,
+    ...(reference.countArgs?.(n) ?? ["-n", String(n)]),
+  ];
   if (reference.variantFlag) for (const variant of variants) args.push("--variant", variant);
   const lines = python(interpreter.env, args).trim().split("\n");
   const line = JSON.parse(lines[lines.length - 1]!) as Emitted;
   interpreter.info ??= line;
   const seconds = new Map<string, number>();
+  const key = reference.secondsKey ?? "seconds";
   for (const variant of variants) {
-    const result = line.results[variant];
+    const result = line.results[variant] as Record<string, unknown> | undefined;
     if (result === undefined) throw new Error(`${script} printed no result for ${variant}`);
-    seconds.set(variant, result.seconds);
+    const value = result[key];
+    if (typeof value !== "number") throw new Error(`${script} printed no ${key} for ${variant}`);
+    seconds.set(variant, value);
   }
   return seconds;
 }
@@ -226,7 +254,8 @@ async function main(): Promise<void> {
   for (const workload of WORKLOADS) {
     const variants = workload.variants.filter((variant) => selected(`${workload.name}/${variant}`));
     if (variants.length === 0) continue;
-    const n = options.n ?? (options.quick ? workload.defaultN / 10 : workload.defaultN);
+    const asked = options.n ?? (options.quick ? workload.defaultN / 10 : workload.defaultN);
+    const n = workload.count?.(asked) ?? asked;
     // Interleave the runs (tsyncio, CPython, uvloop, then again), so that a burst of load
     // from other processes on the machine hits every column alike.
     const runs = new Map<string, Record<Column, number[]>>(
