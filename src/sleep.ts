@@ -3,6 +3,9 @@
  */
 import { CoroutineObject, type Coro, type Yielded } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
+import { RuntimeError } from "./exceptions.ts";
+import type { Future } from "./futures.ts";
+import type { TimerHandle } from "./loop/handles.ts";
 import { describe } from "./internal/validate.ts";
 
 /**
@@ -16,24 +19,68 @@ import { describe } from "./internal/validate.ts";
 export function sleep(delay: number): Coro<undefined>;
 export function sleep<T>(delay: number, result: T): Coro<T>;
 export function sleep<T>(delay: number, result?: T): Coro<T | undefined> {
-  // The bare-yield fast path is a small object, not a generator: sleep(0) is the hottest
-  // coroutine there is.
+  // Small objects, not generators: sleep is the hottest coroutine there is.
   if (typeof delay === "number" && delay <= 0) return new BareYield(result);
-  return sleepFor(delay, result);
+  return new SleepFor(delay, result);
 }
 
-function* sleepFor<T>(delay: number, result: T): Coro<T> {
-  if (typeof delay !== "number") {
-    throw new TypeError(`delay must be a number, got ${describe(delay)}`);
+/**
+ * `sleep(delay > 0)`: what `function* () { const f = ...; try { return yield* f } finally {
+ * timer.cancel() } }` does, as a small state machine instead of a generator.
+ */
+class SleepFor<T> extends CoroutineObject<T> {
+  #state: "created" | "suspended" | "closed" = "created";
+  readonly #delay: unknown;
+  readonly #result: T;
+  #future: Future<T> | null = null;
+  #timer: TimerHandle | null = null;
+
+  constructor(delay: unknown, result: T) {
+    super();
+    this.#delay = delay;
+    this.#result = result;
   }
-  if (Number.isNaN(delay)) throw new TypeError("Invalid delay: NaN (not a number)");
-  const loop = getRunningLoop();
-  const future = loop.createFuture<T>();
-  const timer = loop._callLaterResult(delay, future, result);
-  try {
-    return yield* future;
-  } finally {
-    timer.cancel();
+
+  next(): IteratorResult<Yielded, T> {
+    if (this.#state === "created") {
+      this.#state = "closed";
+      const delay = this.#delay;
+      if (typeof delay !== "number") {
+        throw new TypeError(`delay must be a number, got ${describe(delay)}`);
+      }
+      if (Number.isNaN(delay)) throw new TypeError("Invalid delay: NaN (not a number)");
+      const loop = getRunningLoop();
+      const future = loop.createFuture<T>();
+      this.#timer = loop._callLaterResult(delay, future, this.#result);
+      this.#future = future;
+      this.#state = "suspended";
+      future._blocking = true;
+      return { done: false, value: future };
+    }
+    if (this.#state === "suspended") {
+      const future = this.#future as Future<T>;
+      this.#finish();
+      if (!future.done()) throw new RuntimeError("await wasn't used with future");
+      return { done: true, value: future.result() };
+    }
+    return { done: true, value: undefined as T };
+  }
+
+  throw(error: unknown): IteratorResult<Yielded, T> {
+    this.#finish();
+    throw error;
+  }
+
+  return(value: T): IteratorResult<Yielded, T> {
+    this.#finish();
+    return { done: true, value };
+  }
+
+  #finish(): void {
+    this.#state = "closed";
+    this.#timer?.cancel();
+    this.#timer = null;
+    this.#future = null;
   }
 }
 

@@ -78,6 +78,10 @@ export class TaskGroup {
    *   outside a task.
    */
   *enter(): Coro<this> {
+    return this.#enter();
+  }
+
+  #enter(): this {
     if (this.#entered) {
       throw new RuntimeError(`TaskGroup ${this.toString()} has already been entered`);
     }
@@ -158,13 +162,19 @@ export class TaskGroup {
 
   /** Run `body(this)` inside the group and return its result once every child is done. */
   *run<T>(body: (group: TaskGroup) => Coro<T>): Coro<T> {
-    yield* this.enter();
+    this.#enter();
     let result: T;
     try {
       result = yield* body(this);
     } catch (error) {
       yield* this.exit(true, error);
       throw error;
+    }
+    if (this.#tasks.size === 0 && this.#errors.length === 0 && !this.#parentCancelRequested) {
+      // Every child is done and none failed: exit has nothing to wait for or throw.
+      this.#exiting = true;
+      this.#parent = null;
+      return result;
     }
     yield* this.exit(false);
     return result;
@@ -234,8 +244,8 @@ inspectAsString(TaskGroup);
  * console.log(a.result(), b.result()); // both done here
  * ```
  */
-export function* taskGroup<T>(body: (group: TaskGroup) => Coro<T>): Coro<T> {
-  return yield* new TaskGroup().run(body);
+export function taskGroup<T>(body: (group: TaskGroup) => Coro<T>): Coro<T> {
+  return new TaskGroup().run(body);
 }
 
 function closeCoroutine(coro: unknown): void {

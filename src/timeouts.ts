@@ -89,6 +89,10 @@ export class Timeout {
    * @throws RuntimeError `Timeout has already been entered`, or outside a task.
    */
   *enter(): Coro<this> {
+    return this.#enter();
+  }
+
+  #enter(): this {
     if (this.#state !== "created") throw new RuntimeError("Timeout has already been entered");
     const task = currentTask();
     if (task === null) throw new RuntimeError("Timeout should be used inside a task");
@@ -105,6 +109,10 @@ export class Timeout {
    * was cancelled by this Timeout and by nothing else.
    */
   *exit(failed: boolean, error?: unknown): Coro<void> {
+    this.#exit(failed, error);
+  }
+
+  #exit(failed: boolean, error: unknown): void {
     this.#handle?.cancel();
     this.#handle = null;
     if (this.#state === "expiring") {
@@ -122,15 +130,15 @@ export class Timeout {
 
   /** Run `body(this)` inside the Timeout and return its result. */
   *run<T>(body: (timeout: Timeout) => Coro<T>): Coro<T> {
-    yield* this.enter();
+    this.#enter();
     let result: T;
     try {
       result = yield* body(this);
     } catch (error) {
-      yield* this.exit(true, error);
+      this.#exit(true, error);
       throw error;
     }
-    yield* this.exit(false);
+    this.#exit(false, undefined);
     return result;
   }
 
@@ -161,15 +169,16 @@ inspectAsString(Timeout);
  *
  * @throws TypeError when `delay` is neither a number nor null.
  */
-export function* timeout<T>(delay: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+export function timeout<T>(delay: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+  // As asyncio.timeout(): the deadline is computed when timeout() is called.
   const seconds = checkWhen(delay, "delay");
   const when = seconds === null ? null : getRunningLoop().time() + seconds;
-  return yield* new Timeout(when).run(body);
+  return new Timeout(when).run(body);
 }
 
 /** As `timeout()`, with an absolute deadline in loop time (`getRunningLoop().time()`). */
-export function* timeoutAt<T>(when: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
-  return yield* new Timeout(when).run(body);
+export function timeoutAt<T>(when: number | null, body: (timeout: Timeout) => Coro<T>): Coro<T> {
+  return new Timeout(when).run(body);
 }
 
 /**
