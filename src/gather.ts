@@ -52,7 +52,7 @@ export function gather(...args: unknown[]): Future<unknown[]> {
   let aws: unknown[];
   let returnExceptions = false;
   if (args.length >= 1 && args.length <= 2 && isListForm(args[0])) {
-    aws = [...(args[0] as Iterable<unknown>)];
+    aws = Array.isArray(args[0]) ? (args[0] as unknown[]) : [...(args[0] as Iterable<unknown>)];
     validateOptions(args[1], "options");
     const options = args[1] as GatherOptions | undefined;
     returnExceptions = options?.returnExceptions === true;
@@ -66,8 +66,11 @@ export function gather(...args: unknown[]): Future<unknown[]> {
   }
 
   const children: Future<unknown>[] = [];
-  const byArg = new Map<unknown, Future<unknown>>();
-  const alreadyDone: Future<unknown>[] = [];
+  // Duplicates run once: short lists look them up by scanning, long ones through a Map.
+  const byArg = aws.length > 8 ? new Map<unknown, Future<unknown>>() : null;
+  const seen: unknown[] = [];
+  let unique = 0;
+  let alreadyDone: Future<unknown>[] | null = null;
   let loop: BaseEventLoop | undefined;
   let outer: GatheringFuture | null = null;
   let finished = 0;
@@ -95,7 +98,7 @@ export function gather(...args: unknown[]): Future<unknown[]> {
         return;
       }
     }
-    if (finished === byArg.size) {
+    if (finished === unique) {
       const results = children.map((each) => {
         if (each.cancelled()) return new CancelledError(each._cancelMessage ?? "");
         const error = each.exception();
@@ -111,20 +114,28 @@ export function gather(...args: unknown[]): Future<unknown[]> {
   };
 
   for (const aw of aws) {
-    let child = byArg.get(aw);
+    let child: Future<unknown> | undefined;
+    if (byArg !== null) {
+      child = byArg.get(aw);
+    } else {
+      const index = seen.indexOf(aw);
+      if (index >= 0) child = children[index];
+    }
     if (child === undefined) {
       child = ensureFuture(aw as Awaitable<unknown>, loop);
       loop ??= child.getLoop();
-      byArg.set(aw, child);
-      if (child.done()) alreadyDone.push(child);
+      unique++;
+      if (child.done()) (alreadyDone ??= []).push(child);
       else child._addDoneCallbackIn(onChildDone as DoneCallback<unknown>, context);
     }
+    if (byArg !== null) byArg.set(aw, child);
+    else seen.push(aw);
     children.push(child);
   }
   outer = new GatheringFuture(children, loop as BaseEventLoop);
   // Children that were done already report now, once `outer` exists: if all of them are,
   // the gather completes before it is returned.
-  for (const child of alreadyDone) onChildDone(child);
+  if (alreadyDone !== null) for (const child of alreadyDone) onChildDone(child);
   return outer;
 }
 

@@ -87,6 +87,8 @@ export abstract class BaseEventLoop {
   #settleRun: ((error: unknown) => void) | null = null;
   #exceptionHandler: ExceptionHandler | null = null;
   #taskFactory: TaskFactory | null = null;
+  /** What `createTask(coro)` passes to `new Task`, which reads it and keeps nothing. */
+  readonly #taskOptions: { loop: BaseEventLoop } = { loop: this };
 
   constructor() {
     this._debug = debugFromEnvironment();
@@ -255,11 +257,12 @@ export abstract class BaseEventLoop {
     }
     const factory = this.#taskFactory;
     if (factory === null) {
+      if (options === undefined) return new Task(coro, this.#taskOptions);
       return new Task(coro, {
         loop: this,
-        name: options?.name,
-        context: options?.context,
-        eagerStart: options?.eagerStart,
+        name: options.name,
+        context: options.context,
+        eagerStart: options.eagerStart,
       });
     }
     const { name, ...rest } = options ?? {};
