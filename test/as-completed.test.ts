@@ -19,25 +19,8 @@ import {
   type Coro,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
-
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
-
-/** The loop's clock, rounded to hide floating-point noise. */
-function now(): number {
-  return Math.round(getRunningLoop().time() * 1e6) / 1e6;
-}
-
-/** The error `fn` throws; fails if it throws nothing. */
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
+import { now } from "./helpers/coro.ts";
+import { ZeroDivisionError, caught } from "./helpers/errors.ts";
 
 /** A coroutine that sleeps `delay` seconds and returns `value`. */
 function* sleeper<T>(delay: number, value: T): Coro<T> {

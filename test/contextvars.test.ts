@@ -17,17 +17,7 @@ import {
   type Coro,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
-
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-/** Assert that `fn` throws an instance of `cls` whose message is exactly `message`. */
-function throwsExactly(fn: () => unknown, cls: ErrorClass, message: string): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof cls, `expected ${cls.name}, got ${String(error)}`);
-    assert.equal(error.message, message);
-    return true;
-  });
-}
+import { throwsExactly } from "./helpers/errors.ts";
 
 /** A test body that runs in a new empty Context, so its `set()` calls stay in there. */
 function isolated(fn: () => void): () => void {

@@ -17,18 +17,7 @@ import {
   type Coro,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
-
-class ValueError extends Error {
-  override name = "ValueError";
-}
-
-class KeyError extends Error {
-  override name = "KeyError";
-}
-
-class OSError extends Error {
-  override name = "OSError";
-}
+import { KeyError, OSError, ValueError, caught } from "./helpers/errors.ts";
 
 /** Python's repr of an error: `ExceptionGroup('eg', [ValueError('1')])`, `KeyError('3')`. */
 function show(error: unknown): string {
@@ -37,6 +26,11 @@ function show(error: unknown): string {
   }
   if (error instanceof Error) return `${error.name}('${error.message}')`;
   return `<${typeof error} ${String(error)}>`;
+}
+
+/** Python's `raise eg` in an `except*` clause: a handler that throws the group it was given. */
+function raiseEg(eg: ExceptionGroup): never {
+  throw eg;
 }
 
 /** Run `fn` and return what it throws, as `show()` renders it; "no error" if nothing. */
@@ -96,12 +90,9 @@ describe("exceptStar", () => {
   it("rethrows a group that no clause matches with its structure and errors", () => {
     const leaf = new KeyError("1");
     const group = new ExceptionGroup("eg", [leaf]);
-    let thrown: unknown;
-    try {
+    const thrown = caught(() => {
       exceptStar(group, [[ValueError, () => {}]]);
-    } catch (error) {
-      thrown = error;
-    }
+    });
     // CPython raises a group of the same shape (not necessarily the same object).
     assert.equal(show(thrown), "ExceptionGroup('eg', [KeyError('1')])");
     assert.equal((thrown as ExceptionGroup).exceptions[0], leaf);
@@ -242,12 +233,7 @@ describe("exceptStar", () => {
   it("throws a group a handler rethrows as a new error, with the rest (Python's `raise eg`)", () => {
     const result = outcome(() => {
       exceptStar(new ExceptionGroup("eg", [new ValueError("1"), new TypeError("2")]), [
-        [
-          ValueError,
-          (eg) => {
-            throw eg;
-          },
-        ],
+        [ValueError, raiseEg],
       ]);
     });
     assert.equal(
@@ -265,18 +251,8 @@ describe("exceptStar", () => {
           new KeyError("3"),
         ]),
         [
-          [
-            ValueError,
-            (eg) => {
-              throw eg;
-            },
-          ],
-          [
-            TypeError,
-            (eg) => {
-              throw eg;
-            },
-          ],
+          [ValueError, raiseEg],
+          [TypeError, raiseEg],
         ],
       );
     });
@@ -291,12 +267,7 @@ describe("exceptStar", () => {
       exceptStar(
         new ExceptionGroup("eg", [new ValueError("1"), new TypeError("2"), new KeyError("3")]),
         [
-          [
-            ValueError,
-            (eg) => {
-              throw eg;
-            },
-          ],
+          [ValueError, raiseEg],
           [
             TypeError,
             () => {
@@ -347,19 +318,9 @@ describe("exceptStar", () => {
 
   it("rethrows the whole group when its only handler rethrows it", () => {
     const leaf = new ValueError("1");
-    let thrown: unknown;
-    try {
-      exceptStar(new ExceptionGroup("eg", [leaf]), [
-        [
-          ValueError,
-          (eg) => {
-            throw eg;
-          },
-        ],
-      ]);
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = caught(() => {
+      exceptStar(new ExceptionGroup("eg", [leaf]), [[ValueError, raiseEg]]);
+    });
     assert.equal(show(thrown), "ExceptionGroup('eg', [ValueError('1')])");
     assert.equal((thrown as ExceptionGroup).exceptions[0], leaf);
   });
@@ -368,15 +329,9 @@ describe("exceptStar", () => {
   // of one, as the handler saw it.
   it("rethrows a naked error a handler rethrows as the group of one it was given", () => {
     const leaf = new ValueError("1");
-    let thrown: unknown;
-    try {
+    const thrown = caught(() => {
       exceptStar(leaf, [
-        [
-          ValueError,
-          (eg) => {
-            throw eg;
-          },
-        ],
+        [ValueError, raiseEg],
         [
           TypeError,
           () => {
@@ -384,9 +339,7 @@ describe("exceptStar", () => {
           },
         ],
       ]);
-    } catch (error) {
-      thrown = error;
-    }
+    });
     assert.equal(show(thrown), "ExceptionGroup('', [ValueError('1')])");
     assert.equal((thrown as ExceptionGroup).exceptions[0], leaf);
   });

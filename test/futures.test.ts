@@ -21,29 +21,8 @@ import {
 } from "../src/index.ts";
 import { VirtualEventLoop, runVirtual } from "../src/testing.ts";
 import { captureExceptions, collectUntil } from "./helpers/capture.ts";
-
-type ErrorClass = abstract new (...args: never[]) => Error;
-
-/** Assert that `fn` throws an instance of `cls` whose message is exactly `message`. */
-function throwsExactly(fn: () => unknown, cls: ErrorClass, message: string): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof cls, `expected ${cls.name}, got ${String(error)}`);
-    assert.equal(error.message, message);
-    return true;
-  });
-}
-
-/** What `yield* awaitable` throws, or the string "no error". */
-function* caught(
-  awaitable: Iterable<Future<unknown> | undefined, unknown, unknown>,
-): Coro<unknown> {
-  try {
-    yield* awaitable;
-  } catch (error) {
-    return error;
-  }
-  return "no error";
-}
+import { thrownBy } from "./helpers/coro.ts";
+import { throwsExactly } from "./helpers/errors.ts";
 
 /** A pending Future on a loop that is not running. */
 function idleFuture<T>(): Future<T> {
@@ -213,7 +192,7 @@ describe("Future", () => {
     runVirtual(function* (): Coro<void> {
       const future = getRunningLoop().createFuture<number>();
       getRunningLoop().callSoon(() => future.cancel("my message"));
-      const error = yield* caught(future);
+      const error = yield* thrownBy(future);
       assert.ok(error instanceof CancelledError);
       assert.equal(error.message, "my message");
     }));
@@ -637,7 +616,7 @@ describe("Future iteration (yield*)", () => {
       const errors: unknown[] = [];
       const stacks: (string | undefined)[] = [];
       for (let i = 0; i < 5; i++) {
-        const error = yield* caught(task);
+        const error = yield* thrownBy(task);
         assert.ok(error instanceof TypeError);
         errors.push(error);
         stacks.push(error.stack);
@@ -729,7 +708,7 @@ describe("Future.then", () => {
   });
 
   it("counts as retrieving the error, so it is not reported when collected", async () => {
-    const reports = await reportsAfterCollecting((loop) => {
+    const reports = await reportsAfterDropping((loop) => {
       const future = loop.createFuture<number>();
       future.setException(new RuntimeError("handled by then"));
       future.then(undefined, () => undefined);
@@ -739,16 +718,17 @@ describe("Future.then", () => {
   });
 });
 
-/**
- * Let `make` build a Future (returned in an object: `await` would adopt a bare Future) and
- * drop it; collect garbage until it is gone and a control
- * Future with an unretrieved error was reported; return every report but the control's.
- */
 interface Made {
   future: Future<unknown>;
 }
 
-async function reportsAfterCollecting(
+/**
+ * Let `make` build a Future (returned in an object: `await` would adopt a bare Future) and
+ * drop it; collect garbage until it is gone and a control Future with an unretrieved error
+ * was reported; return every report but the control's. (helpers/capture.ts has
+ * reportsAfterCollecting, which runs a coroutine instead and does not wait for one Future.)
+ */
+async function reportsAfterDropping(
   make: (loop: BaseEventLoop) => Made | Promise<Made>,
 ): Promise<ExceptionContext[]> {
   const loop = new VirtualEventLoop();
@@ -813,7 +793,7 @@ describe("Future exception was never retrieved", () => {
 
   it("is not reported when exception() retrieved the error", async () => {
     // asyncio: test_tb_logger_exception_retrieved
-    const reports = await reportsAfterCollecting((loop) => {
+    const reports = await reportsAfterDropping((loop) => {
       const future = loop.createFuture<number>();
       future.setException(new RuntimeError("boom"));
       future.exception();
@@ -824,7 +804,7 @@ describe("Future exception was never retrieved", () => {
 
   it("is not reported when result() threw the error", async () => {
     // asyncio: test_tb_logger_exception_result_retrieved
-    const reports = await reportsAfterCollecting((loop) => {
+    const reports = await reportsAfterDropping((loop) => {
       const future = loop.createFuture<number>();
       future.setException(new RuntimeError("boom"));
       assert.throws(() => future.result(), RuntimeError);
@@ -834,13 +814,13 @@ describe("Future exception was never retrieved", () => {
   });
 
   it("is not reported when a task awaited the failed Future", async () => {
-    const reports = await reportsAfterCollecting(async (loop) => {
+    const reports = await reportsAfterDropping(async (loop) => {
       const future = loop.createFuture<number>();
       function* main(): Coro<unknown> {
         loop.callSoon(() => {
           future.setException(new RuntimeError("boom"));
         });
-        return yield* caught(future);
+        return yield* thrownBy(future);
       }
       assert.ok((await loop.runUntilComplete(main())) instanceof RuntimeError);
       return { future };
@@ -851,12 +831,12 @@ describe("Future exception was never retrieved", () => {
   it("is not reported when only a result was set, retrieved or not", async () => {
     // asyncio: test_tb_logger_result_unretrieved
     // asyncio: test_tb_logger_result_retrieved
-    const unread = await reportsAfterCollecting((loop) => {
+    const unread = await reportsAfterDropping((loop) => {
       const future = loop.createFuture<number>();
       future.setResult(42);
       return { future };
     });
-    const read = await reportsAfterCollecting((loop) => {
+    const read = await reportsAfterDropping((loop) => {
       const future = loop.createFuture<number>();
       future.setResult(42);
       future.result();
@@ -867,7 +847,7 @@ describe("Future exception was never retrieved", () => {
 
   it("is not reported for a pending Future that is abandoned", async () => {
     // asyncio: test_tb_logger_abandoned
-    const reports = await reportsAfterCollecting((loop) => ({
+    const reports = await reportsAfterDropping((loop) => ({
       future: loop.createFuture<number>(),
     }));
     assert.deepEqual(reports, []);
@@ -875,7 +855,7 @@ describe("Future exception was never retrieved", () => {
 
   it("is not reported when cancel() was called after setException", async () => {
     // asyncio: test_tb_logger_not_called_after_cancel
-    const reports = await reportsAfterCollecting((loop) => {
+    const reports = await reportsAfterDropping((loop) => {
       const future = loop.createFuture<number>();
       future.setException(new Error("boom"));
       assert.equal(future.cancel(), false);

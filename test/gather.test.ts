@@ -11,55 +11,32 @@ import {
   gather,
   getRunningLoop,
   sleep,
-  type BaseEventLoop,
   type Coro,
-  type ExceptionContext,
 } from "../src/index.ts";
 import { VirtualEventLoop, runVirtual } from "../src/testing.ts";
-import { captureExceptions, collectUntil } from "./helpers/capture.ts";
-
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
-
-/** The loop's clock, rounded to hide floating-point noise. */
-function now(): number {
-  return Math.round(getRunningLoop().time() * 1e6) / 1e6;
-}
+import { reportsAfterCollecting } from "./helpers/capture.ts";
+import { now, thrownBy } from "./helpers/coro.ts";
+import { ZeroDivisionError, caught } from "./helpers/errors.ts";
 
 /** Give the loop a few iterations: enough for every callback already scheduled to run. */
 function* runBriefly(iterations = 3): Coro<void> {
   for (let i = 0; i < iterations; i++) yield* sleep(0);
 }
 
-/** `count` pending Futures of the running loop. */
-function futures(count: number): Future<number>[] {
-  return Array.from({ length: count }, () => getRunningLoop().createFuture<number>());
+/** A tuple of `N` Futures: `Futures<3>` is `[Future<number>, Future<number>, Future<number>]`. */
+type Futures<N extends number, Made extends Future<number>[] = []> = Made["length"] extends N
+  ? Made
+  : Futures<N, [...Made, Future<number>]>;
+
+/** `count` pending Futures of the running loop, as a tuple to destructure. */
+function futures<N extends number>(count: N): Futures<N> {
+  const made = Array.from({ length: count }, () => getRunningLoop().createFuture<number>());
+  return made as Futures<N>;
 }
 
 /** A coroutine that returns what `future` gives (CoroutineGatherTests.wrap_futures). */
 function* awaitFuture<T>(future: Future<T>): Coro<T> {
   return yield* future;
-}
-
-/** The error that awaiting `aw` throws; fails if it returns. */
-function* failureOf(aw: Iterable<Future<unknown> | undefined, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* aw;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
-
-/** The error `fn` throws; fails if it throws nothing. */
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
 }
 
 /** A done-callback that records each call. */
@@ -77,7 +54,7 @@ describe("gather", () => {
   it("gives the results in argument order once every Future is done", () =>
     // asyncio: test_success (FutureGatherTests)
     runVirtual(function* () {
-      const [a, b, c] = futures(3) as [Future<number>, Future<number>, Future<number>];
+      const [a, b, c] = futures(3);
       const outer = gather(a, b, c);
       const cb = recorder();
       outer.addDoneCallback(cb.callback);
@@ -97,7 +74,7 @@ describe("gather", () => {
     // asyncio: test_result_exception_success
     runVirtual(function* () {
       for (const returnExceptions of [false, true]) {
-        const [a, b, c] = futures(3) as [Future<number>, Future<number>, Future<number>];
+        const [a, b, c] = futures(3);
         const outer = gather([a, b, c], { returnExceptions });
         const cb = recorder();
         outer.addDoneCallback(cb.callback);
@@ -115,7 +92,7 @@ describe("gather", () => {
   it("gives the results in argument order for coroutines", () =>
     // asyncio: test_success (CoroutineGatherTests)
     runVirtual(function* () {
-      const [a, b, c] = futures(3) as [Future<number>, Future<number>, Future<number>];
+      const [a, b, c] = futures(3);
       const outer = gather(awaitFuture(a), awaitFuture(b), awaitFuture(c));
       const cb = recorder();
       outer.addDoneCallback(cb.callback);
@@ -182,7 +159,7 @@ describe("gather", () => {
       const a = createTask(child("a", 0.1, false));
       const b = createTask(child("b", 0.05, true));
       const c = createTask(child("c", 0.2, true));
-      const error = yield* failureOf(gather(a, b, c));
+      const error = yield* thrownBy(gather(a, b, c));
       log.push(`gather fails at ${now()}`);
       assert.ok(error instanceof ZeroDivisionError);
       assert.equal(error, b.exception());
@@ -201,13 +178,7 @@ describe("gather", () => {
   it("fails with the error of the first child to fail and ignores what the others do later", () =>
     // asyncio: test_one_exception (FutureGatherTests)
     runVirtual(function* () {
-      const [a, b, c, d, e] = futures(5) as [
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-      ];
+      const [a, b, c, d, e] = futures(5);
       const outer = gather(a, b, c, d, e);
       const cb = recorder();
       outer.addDoneCallback(cb.callback);
@@ -231,13 +202,7 @@ describe("gather", () => {
   it("fails with the error of the first coroutine to fail", () =>
     // asyncio: test_one_exception (CoroutineGatherTests)
     runVirtual(function* () {
-      const [a, b, c, d, e] = futures(5) as [
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-      ];
+      const [a, b, c, d, e] = futures(5);
       const outer = gather(
         awaitFuture(a),
         awaitFuture(b),
@@ -289,12 +254,7 @@ describe("gather", () => {
   it("collects results and errors in argument order with returnExceptions", () =>
     // asyncio: test_return_exceptions (FutureGatherTests)
     runVirtual(function* () {
-      const [a, b, c, d] = futures(4) as [
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-      ];
+      const [a, b, c, d] = futures(4);
       const outer = gather([a, b, c, d], { returnExceptions: true });
       const cb = recorder();
       outer.addDoneCallback(cb.callback);
@@ -317,12 +277,7 @@ describe("gather", () => {
   it("collects the errors of coroutines in argument order with returnExceptions", () =>
     // asyncio: test_return_exceptions (CoroutineGatherTests)
     runVirtual(function* () {
-      const [a, b, c, d] = futures(4) as [
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-      ];
+      const [a, b, c, d] = futures(4);
       const outer = gather([a, b, c, d].map(awaitFuture), { returnExceptions: true });
       const error = new ZeroDivisionError();
       const error2 = new RuntimeError();
@@ -341,13 +296,7 @@ describe("gather", () => {
   it("fails with a CancelledError, without being cancelled, when a child is cancelled", () =>
     // asyncio: test_one_cancellation
     runVirtual(function* () {
-      const [a, b, c, d, e] = futures(5) as [
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-      ];
+      const [a, b, c, d, e] = futures(5);
       const outer = gather(a, b, c, d, e);
       const cb = recorder();
       outer.addDoneCallback(cb.callback);
@@ -378,7 +327,7 @@ describe("gather", () => {
       getRunningLoop().callLater(0.1, () => {
         victim.cancel("stop it");
       });
-      const error = yield* failureOf(outer);
+      const error = yield* thrownBy(outer);
       assert.ok(error instanceof CancelledError);
       assert.equal(error.message, "stop it");
       assert.equal(now(), 0.1);
@@ -392,14 +341,7 @@ describe("gather", () => {
   it("collects CancelledErrors of cancelled children with returnExceptions", () =>
     // asyncio: test_result_exception_one_cancellation
     runVirtual(function* () {
-      const [a, b, c, d, e, f] = futures(6) as [
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-        Future<number>,
-      ];
+      const [a, b, c, d, e, f] = futures(6);
       const outer = gather([a, b, c, d, e, f], { returnExceptions: true });
       const cb = recorder();
       outer.addDoneCallback(cb.callback);
@@ -539,7 +481,7 @@ describe("gather", () => {
 
   it("counts a Future passed twice once", () =>
     runVirtual(function* () {
-      const [a, b] = futures(2) as [Future<number>, Future<number>];
+      const [a, b] = futures(2);
       const outer = gather(a, b, a);
       a.setResult(1);
       yield* runBriefly();
@@ -550,7 +492,7 @@ describe("gather", () => {
 
   it("completes before it returns when every child is done already", () =>
     runVirtual(function* () {
-      const [a, b] = futures(2) as [Future<number>, Future<number>];
+      const [a, b] = futures(2);
       a.setResult(1);
       b.setResult(2);
       const outer = gather(a, b, a);
@@ -596,7 +538,7 @@ describe("gather", () => {
       const f = createTask(outer());
       yield* sleep(0);
       assert.equal(f.cancel(), true);
-      const error = yield* failureOf(f);
+      const error = yield* thrownBy(f);
       assert.ok(error instanceof CancelledError);
       assert.equal(f.cancelled(), true);
       assert.equal((gatherer as Future<unknown> | null)?.cancel(), false);
@@ -627,7 +569,7 @@ describe("gather", () => {
         yield* sleep(0.1);
         assert.equal(outer.cancel("enough"), true);
         assert.equal(outer.done(), false);
-        const error = yield* failureOf(outer);
+        const error = yield* thrownBy(outer);
         assert.ok(error instanceof CancelledError);
         assert.equal(error.message, "enough");
         assert.equal(outer.cancelled(), false);
@@ -643,7 +585,7 @@ describe("gather", () => {
 
   it("refuses to be cancelled when no child accepts", () =>
     runVirtual(function* () {
-      const [a, b] = futures(2) as [Future<number>, Future<number>];
+      const [a, b] = futures(2);
       const outer = gather([a, b], { returnExceptions: true });
       a.setResult(1);
       b.setResult(2);
@@ -736,23 +678,3 @@ describe("gather", () => {
       yield* sleep(0);
     }));
 });
-
-/**
- * Run `main` on a VirtualEventLoop, drop everything it made, collect garbage until a control
- * Future with an unretrieved error was reported, and return every other report.
- */
-async function reportsAfterCollecting(main: () => Coro<void>): Promise<ExceptionContext[]> {
-  const loop: BaseEventLoop = new VirtualEventLoop();
-  const seen = captureExceptions(loop);
-  const control = new RuntimeError("control");
-  await loop.runUntilComplete(main());
-  (() => {
-    loop.createFuture<number>().setException(control);
-  })();
-  const collected = await collectUntil(() => seen.some((context) => context.exception === control));
-  assert.ok(collected, "garbage collection could not be forced (run node with --expose-gc)");
-  // Give a report of the Futures under test every chance to arrive too.
-  await collectUntil(() => false, 3);
-  loop.close();
-  return seen.filter((context) => context.exception !== control);
-}

@@ -12,7 +12,6 @@ import {
   QueueShutDown,
   RuntimeError,
   createTask,
-  currentTask,
   getRunningLoop,
   sleep,
   type Coro,
@@ -21,51 +20,19 @@ import {
 import { Event } from "../src/locks/index.ts";
 import { LifoQueue, PriorityQueue, Queue } from "../src/queues.ts";
 import { runVirtual } from "../src/testing.ts";
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* captureError(awaitable: Iterable<unknown, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* awaitable as Coro<unknown>;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
-
-/** Wait for every task, whatever its outcome. */
-function* settleAll(tasks: readonly Task<unknown>[]): Coro<void> {
-  for (const task of tasks) {
-    try {
-      yield* task;
-    } catch {
-      // Outcomes are checked by the caller.
-    }
-  }
-}
-
-/** asyncio.timeout(delay) around `body`, in the current task: whether it timed out. */
-function* timedOut(delay: number, body: Coro<unknown>): Coro<boolean> {
-  const task = currentTask()!;
-  const timer = { fired: false };
-  const handle = getRunningLoop().callLater(delay, () => {
-    timer.fired = true;
-    task.cancel();
-  });
-  try {
-    yield* body;
-    return false;
-  } catch (error) {
-    if (timer.fired && error instanceof CancelledError) {
-      task.uncancel();
-      return true;
-    }
-    throw error;
-  } finally {
-    handle.cancel();
-  }
-}
+import { settleAll, thrownBy, timedOut } from "./helpers/coro.ts";
 
 const queueClasses = [Queue, LifoQueue, PriorityQueue] as const;
+
+/** Assert that `q`, shut down and empty, refuses every put and get with QueueShutDown. */
+function* assertRefusesPutsAndGets(q: Queue<string>): Coro<void> {
+  assert.ok((yield* thrownBy(q.put("data"))) instanceof QueueShutDown);
+  assert.throws(() => {
+    q.putNowait("data");
+  }, QueueShutDown);
+  assert.ok((yield* thrownBy(q.get())) instanceof QueueShutDown);
+  assert.throws(() => q.getNowait(), QueueShutDown);
+}
 
 describe("Queue", () => {
   // asyncio: test_repr, test_str
@@ -379,7 +346,7 @@ describe("Queue", () => {
       q.putNowait(1);
       q.putNowait(2);
       reader1.cancel();
-      assert.ok((yield* captureError(reader1)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(reader1)) instanceof CancelledError);
       yield* reader3;
       // asyncio leaves the order open; tsyncio's is deterministic.
       assert.deepEqual([reader2.result(), reader3.result()], [1, 2]);
@@ -461,7 +428,7 @@ describe("Queue", () => {
       yield* sleep(0);
       assert.equal(String(q), "<Queue maxsize=1 _queue=[1] _putters[1] tasks=1>");
       putTask.cancel();
-      assert.ok((yield* captureError(putTask)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(putTask)) instanceof CancelledError);
       assert.equal(String(q), "<Queue maxsize=1 _queue=[1] tasks=1>");
     }));
 
@@ -474,7 +441,7 @@ describe("Queue", () => {
       yield* sleep(0);
       q.getNowait();
       putTask.cancel();
-      assert.ok((yield* captureError(putTask)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(putTask)) instanceof CancelledError);
       assert.equal(String(q), "<Queue maxsize=1 tasks=1>");
       // The slot it was offered is still free.
       yield* q.put(2);
@@ -489,7 +456,7 @@ describe("Queue", () => {
       yield* sleep(0);
       q.getNowait(); // offers the slot to p1
       p1.cancel();
-      assert.ok((yield* captureError(p1)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(p1)) instanceof CancelledError);
       yield* p2;
       assert.equal(q.getNowait(), "p2");
       assert.equal(q.empty(), true);
@@ -504,7 +471,7 @@ describe("Queue", () => {
       yield* getter;
     });
     await runVirtual(function* () {
-      const error = yield* captureError(q.get());
+      const error = yield* thrownBy(q.get());
       assert.ok(error instanceof RuntimeError);
       assert.equal(error.message, "<Queue maxsize=0 tasks=1> is bound to a different event loop");
       q.putNowait(2);
@@ -748,13 +715,8 @@ for (const QueueClass of queueClasses) {
         yield* q.join();
         yield* sleep(0);
         assert.equal(getTask.done(), true);
-        assert.ok((yield* captureError(getTask)) instanceof QueueShutDown);
-        assert.ok((yield* captureError(q.put("data"))) instanceof QueueShutDown);
-        assert.throws(() => {
-          q.putNowait("data");
-        }, QueueShutDown);
-        assert.ok((yield* captureError(q.get())) instanceof QueueShutDown);
-        assert.throws(() => q.getNowait(), QueueShutDown);
+        assert.ok((yield* thrownBy(getTask)) instanceof QueueShutDown);
+        yield* assertRefusesPutsAndGets(q);
       }));
 
     // asyncio: test_shutdown_nonempty
@@ -770,16 +732,11 @@ for (const QueueClass of queueClasses) {
         assert.equal(q.qsize(), 1);
         yield* sleep(0);
         assert.equal(putTask.done(), true);
-        assert.ok((yield* captureError(putTask)) instanceof QueueShutDown);
+        assert.ok((yield* thrownBy(putTask)) instanceof QueueShutDown);
         assert.equal(yield* q.get(), "data");
         yield* sleep(0);
         assert.equal(joinTask.done(), false);
-        assert.ok((yield* captureError(q.put("data"))) instanceof QueueShutDown);
-        assert.throws(() => {
-          q.putNowait("data");
-        }, QueueShutDown);
-        assert.ok((yield* captureError(q.get())) instanceof QueueShutDown);
-        assert.throws(() => q.getNowait(), QueueShutDown);
+        yield* assertRefusesPutsAndGets(q);
         q.taskDone();
         yield* sleep(0);
         assert.equal(joinTask.done(), true);
@@ -800,12 +757,7 @@ for (const QueueClass of queueClasses) {
         yield* sleep(0);
         assert.equal(joinTask.done(), true);
         yield* joinTask;
-        assert.ok((yield* captureError(q.put("data"))) instanceof QueueShutDown);
-        assert.throws(() => {
-          q.putNowait("data");
-        }, QueueShutDown);
-        assert.ok((yield* captureError(q.get())) instanceof QueueShutDown);
-        assert.throws(() => q.getNowait(), QueueShutDown);
+        yield* assertRefusesPutsAndGets(q);
         assert.throws(() => {
           q.taskDone();
         }, RangeError);
@@ -823,12 +775,7 @@ for (const QueueClass of queueClasses) {
         assert.equal(q.qsize(), 0);
         yield* sleep(0);
         assert.equal(joinTask.done(), false);
-        assert.ok((yield* captureError(q.put("data"))) instanceof QueueShutDown);
-        assert.throws(() => {
-          q.putNowait("data");
-        }, QueueShutDown);
-        assert.ok((yield* captureError(q.get())) instanceof QueueShutDown);
-        assert.throws(() => q.getNowait(), QueueShutDown);
+        yield* assertRefusesPutsAndGets(q);
         q.taskDone();
         assert.throws(() => {
           q.taskDone();
@@ -850,7 +797,7 @@ describe("Queue shutdown", () => {
       q.shutdown();
       assert.equal(String(q), "<Queue maxsize=0 shutdown>");
       for (const getter of getters) {
-        assert.ok((yield* captureError(getter)) instanceof QueueShutDown);
+        assert.ok((yield* thrownBy(getter)) instanceof QueueShutDown);
       }
     }));
 
@@ -862,7 +809,7 @@ describe("Queue shutdown", () => {
       yield* sleep(0);
       q.shutdown();
       for (const putter of putters) {
-        assert.ok((yield* captureError(putter)) instanceof QueueShutDown);
+        assert.ok((yield* thrownBy(putter)) instanceof QueueShutDown);
       }
       assert.equal(String(q), "<Queue maxsize=1 _queue=[0] tasks=1 shutdown>");
     }));
@@ -940,7 +887,7 @@ describe("Queue.consume", () => {
       const q = new Queue<number>();
       q.putNowait(1);
       q.putNowait(2);
-      const error = yield* captureError(
+      const error = yield* thrownBy(
         q.consume(function* (): Coro<void> {
           throw new Error("bad item");
         }),
@@ -955,18 +902,18 @@ describe("Queue.consume", () => {
       const worker = createTask(q.consume(() => undefined));
       yield* sleep(0);
       worker.cancel();
-      assert.ok((yield* captureError(worker)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(worker)) instanceof CancelledError);
       assert.equal(String(q), "<Queue maxsize=0>");
     }));
 
   it("rejects a body that is not a function or returns a Promise", () =>
     runVirtual(function* () {
       const q = new Queue<number>();
-      const error = yield* captureError(q.consume(null as unknown as () => undefined));
+      const error = yield* thrownBy(q.consume(null as unknown as () => undefined));
       assert.ok(error instanceof TypeError);
       assert.equal(error.message, "body must be a function, got null");
       q.putNowait(1);
-      const asyncBody = captureError(q.consume(() => Promise.resolve()));
+      const asyncBody = thrownBy(q.consume(() => Promise.resolve()));
       const error2 = yield* asyncBody;
       assert.ok(error2 instanceof TypeError);
       assert.match(error2.message, /^body returned Promise .*: use a generator function/);

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
   BaseEventLoop,
   CancelledError,
@@ -21,23 +19,7 @@ import {
 } from "../src/index.ts";
 import { VirtualEventLoop, runVirtual } from "../src/testing.ts";
 import { captureExceptions } from "./helpers/capture.ts";
-
-/** Run a compiled fixture (test/fixtures/<name>.ts) in a child Node process. */
-function runFixture(name: string): Promise<{ code: number | null; stderr: string }> {
-  const path = fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path], {
-      stdio: ["ignore", "ignore", "pipe"],
-      timeout: 5000,
-    });
-    let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      resolve({ code, stderr });
-    });
-  });
-}
+import { runFixture } from "./helpers/loop.ts";
 
 /** Await `fn()` while recording console.debug (debug loops log "Close <loop>" there). */
 async function recordingDebug<T>(fn: () => Promise<T>): Promise<[T, string[]]> {

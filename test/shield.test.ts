@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   CancelledError,
-  Future,
   RuntimeError,
   createTask,
   gather,
@@ -12,39 +11,11 @@ import {
   shield,
   sleep,
   type Coro,
-  type ExceptionContext,
 } from "../src/index.ts";
 import { VirtualEventLoop, runVirtual } from "../src/testing.ts";
-import { captureExceptions, collectUntil } from "./helpers/capture.ts";
-
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
-
-/** The loop's clock, rounded to hide floating-point noise. */
-function now(): number {
-  return Math.round(getRunningLoop().time() * 1e6) / 1e6;
-}
-
-/** The error that awaiting `aw` throws; fails if it returns. */
-function* failureOf(aw: Iterable<Future<unknown> | undefined, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* aw;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
-
-/** The error `fn` throws; fails if it throws nothing. */
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
+import { reportsAfterCollecting } from "./helpers/capture.ts";
+import { now, thrownBy } from "./helpers/coro.ts";
+import { ZeroDivisionError, caught } from "./helpers/errors.ts";
 
 describe("shield", () => {
   it("gives the inner Future's result", () =>
@@ -75,7 +46,7 @@ describe("shield", () => {
         yield* sleep(0.1);
         throw new ZeroDivisionError("zz");
       }
-      const error = yield* failureOf(shield(bad()));
+      const error = yield* thrownBy(shield(bad()));
       assert.ok(error instanceof ZeroDivisionError);
       assert.equal(error.message, "zz");
       assert.equal(now(), 0.1);
@@ -147,7 +118,7 @@ describe("shield", () => {
       const f = createTask(outer());
       yield* sleep(0);
       f.cancel();
-      assert.ok((yield* failureOf(f)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(f)) instanceof CancelledError);
       waiter.setResult(undefined);
       yield* sleep(0);
       assert.equal(proof, 1);
@@ -174,7 +145,7 @@ describe("shield", () => {
       getRunningLoop().callLater(0.1, () => {
         wt.cancel("bye");
       });
-      const error = yield* failureOf(wt);
+      const error = yield* thrownBy(wt);
       assert.ok(error instanceof CancelledError);
       log.push(`main sees cancel at ${now()}`);
       assert.equal(yield* w, "w");
@@ -288,7 +259,7 @@ describe("shield", () => {
       const task = createTask(outer());
       yield* sleep(0);
       task.cancel();
-      assert.ok((yield* failureOf(task)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(task)) instanceof CancelledError);
       yield* sleep(0.2);
     });
     assert.deepEqual(
@@ -297,23 +268,3 @@ describe("shield", () => {
     );
   });
 });
-
-/**
- * Run `main` on a VirtualEventLoop, drop everything it made, collect garbage until a control
- * Future with an unretrieved error was reported, and return every other report.
- */
-async function reportsAfterCollecting(main: () => Coro<void>): Promise<ExceptionContext[]> {
-  const loop = new VirtualEventLoop();
-  const seen = captureExceptions(loop);
-  const control = new RuntimeError("control");
-  await loop.runUntilComplete(main());
-  (() => {
-    loop.createFuture<number>().setException(control);
-  })();
-  const collected = await collectUntil(() => seen.some((context) => context.exception === control));
-  assert.ok(collected, "garbage collection could not be forced (run node with --expose-gc)");
-  // Give a report of the Futures under test every chance to arrive too.
-  await collectUntil(() => false, 3);
-  loop.close();
-  return seen.filter((context) => context.exception !== control);
-}

@@ -12,16 +12,7 @@ import {
   type Coro,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* captureError(awaitable: Iterable<unknown, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* awaitable as Coro<unknown>;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
+import { thrownBy } from "./helpers/coro.ts";
 
 describe("sleep", () => {
   it("gives the loop exactly one iteration when the delay is 0", () =>
@@ -132,7 +123,7 @@ describe("sleep", () => {
   // asyncio: test_sleep_when_delay_is_nan
   it("throws TypeError for NaN", () =>
     runVirtual(function* () {
-      const error = yield* captureError(sleep(NaN));
+      const error = yield* thrownBy(sleep(NaN));
       assert.ok(error instanceof TypeError);
       assert.equal(error.message, "Invalid delay: NaN (not a number)");
       assert.equal(getRunningLoop()._stats().timers, 0);
@@ -140,10 +131,10 @@ describe("sleep", () => {
 
   it("throws TypeError for a delay that is not a number", () =>
     runVirtual(function* () {
-      const text = yield* captureError(sleep("1" as unknown as number));
+      const text = yield* thrownBy(sleep("1" as unknown as number));
       assert.ok(text instanceof TypeError);
       assert.equal(text.message, "delay must be a number, got '1'");
-      const missing = yield* captureError(sleep(undefined as unknown as number));
+      const missing = yield* thrownBy(sleep(undefined as unknown as number));
       assert.ok(missing instanceof TypeError);
       assert.equal(missing.message, "delay must be a number, got undefined");
       assert.equal(getRunningLoop().time(), 0);
@@ -179,7 +170,7 @@ describe("sleep", () => {
       yield* sleep(0);
       assert.deepEqual(loop._stats(), { ready: 0, timers: 1, cancelledTimers: 0 });
       task.cancel();
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(seen.length, 1);
       assert.equal(seen[0]!.timers, 1);
@@ -224,7 +215,7 @@ describe("sleep", () => {
       );
       yield* sleep(1);
       task.cancel("stop");
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.deepEqual(log, ["CancelledError: stop"]);
       assert.equal(getRunningLoop().time(), 1);
@@ -238,7 +229,7 @@ describe("sleep", () => {
       assert.equal(task.done(), false);
       assert.equal(loop._stats().timers, 1);
       assert.equal(task.cancel(), true);
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(task.cancelled(), true);
       assert.equal(loop.time(), 1);

@@ -26,6 +26,7 @@ import {
   type Coro,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
+import { now } from "./helpers/coro.ts";
 
 /** A child task that sleeps until `end`, then returns or fails. */
 interface Leaf {
@@ -232,10 +233,6 @@ interface RunRecord {
   thrown: unknown[];
   /** The node whose scope threw each TimeoutError. */
   owners: Map<unknown, number>;
-}
-
-function now(): number {
-  return getRunningLoop().time();
 }
 
 function finish(id: number, record: RunRecord): void {

@@ -15,24 +15,19 @@ import {
   TaskGroup,
   copyContext,
   createTask,
-  currentTask,
   eagerTaskFactory,
   exceptStar,
   getRunningLoop,
   sleep,
   taskGroup,
-  type Awaitable,
   type Coro,
   type ExceptionContext,
   type Task,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
 import { captureExceptions } from "./helpers/capture.ts";
-
-/** Python's ZeroDivisionError. */
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
+import { rawNow, self, thrownBy } from "./helpers/coro.ts";
+import { ZeroDivisionError } from "./helpers/errors.ts";
 
 class MyExc extends Error {
   override name = "MyExc";
@@ -41,26 +36,6 @@ class MyExc extends Error {
 /** Python's `1 / 0`. */
 function divideByZero(): never {
   throw new ZeroDivisionError("division by zero");
-}
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* thrownBy(body: () => Awaitable<unknown>): Coro<unknown> {
-  try {
-    yield* body();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
-
-function now(): number {
-  return getRunningLoop().time();
-}
-
-function self(): Task<unknown> {
-  const task = currentTask();
-  assert.ok(task !== null);
-  return task;
 }
 
 /** An error's class name, with the nesting of groups: `ExceptionGroup[ValueError, ...]`. */
@@ -73,7 +48,7 @@ function tree(error: unknown): string {
 /** A coroutine that sleeps `delay` seconds and returns `result`, logging when it ends. */
 function* sleeper<T>(log: string[], name: string, delay: number, result: T): Coro<T> {
   yield* sleep(delay);
-  log.push(`${name} ${now()}`);
+  log.push(`${name} ${rawNow()}`);
   return result;
 }
 
@@ -90,7 +65,7 @@ describe("taskGroup", () => {
         log.push(String(g));
         return [t1, t2] as const;
       });
-      log.push(`after ${now()} ${t1.result()} ${t2.result()} ${String(group)}`);
+      log.push(`after ${rawNow()} ${t1.result()} ${t2.result()} ${String(group)}`);
       assert.deepEqual(log, [
         "<TaskGroup tasks=2 entered>",
         "foo1 0.1",
@@ -110,7 +85,7 @@ describe("taskGroup", () => {
         const t2 = g.createTask(sleeper(log, "foo2", 0.2, 11));
         return [t1, t2] as const;
       });
-      log.push(`after ${now()} ${t1.result()} ${t2.result()}`);
+      log.push(`after ${rawNow()} ${t1.result()} ${t2.result()}`);
       assert.deepEqual(log, ["foo1 0.1", "<TaskGroup entered>", "foo2 0.35", "after 0.35 42 11"]);
     }));
 
@@ -125,7 +100,7 @@ describe("taskGroup", () => {
         const t2 = g.createTask(sleeper(log, "foo2", 0.2, 11));
         return [t1, t2] as const;
       });
-      log.push(`after ${now()} ${t1.cancelled()} ${t2.result()} c=${self().cancelling()}`);
+      log.push(`after ${rawNow()} ${t1.cancelled()} ${t2.result()} c=${self().cancelling()}`);
       assert.deepEqual(log, ["foo2 0.35", "after 0.35 true 11 c=0"]);
     }));
 
@@ -136,14 +111,14 @@ describe("taskGroup", () => {
       let t2: Task<void> | undefined;
       function* foo1(): Coro<void> {
         yield* sleep(0.1);
-        log.push(`foo1 raises ${now()}`);
+        log.push(`foo1 raises ${rawNow()}`);
         divideByZero();
       }
       function* foo2(): Coro<void> {
         try {
           yield* sleep(1);
         } catch (error) {
-          log.push(`foo2 ${tree(error)} ${now()}`);
+          log.push(`foo2 ${tree(error)} ${rawNow()}`);
           throw error;
         }
         log.push("foo2 done");
@@ -158,7 +133,7 @@ describe("taskGroup", () => {
         })(),
       );
       const error = yield* thrownBy(() => runner);
-      log.push(`${tree(error)} ${now()} ${String(error)}`);
+      log.push(`${tree(error)} ${rawNow()} ${String(error)}`);
       log.push(`t2=${t2!.cancelled()} r=${runner.cancelled()} rc=${runner.cancelling()}`);
       assert.deepEqual(log, [
         "foo1 raises 0.1",
@@ -183,7 +158,7 @@ describe("taskGroup", () => {
         try {
           yield* sleep(5);
         } catch (error) {
-          log.push(`foo2 ${tree(error)} ${now()}`);
+          log.push(`foo2 ${tree(error)} ${rawNow()}`);
           throw error;
         }
       }
@@ -195,7 +170,7 @@ describe("taskGroup", () => {
             try {
               yield* sleep(10);
             } catch (error) {
-              log.push(`runner ${tree(error)} ${now()} ${String(g)} c=${self().cancelling()}`);
+              log.push(`runner ${tree(error)} ${rawNow()} ${String(g)} c=${self().cancelling()}`);
               throw error;
             }
           });
@@ -203,7 +178,7 @@ describe("taskGroup", () => {
         })(),
       );
       const error = yield* thrownBy(() => runner);
-      log.push(`${tree(error)} ${now()}`);
+      log.push(`${tree(error)} ${rawNow()}`);
       assert.deepEqual(log, [
         "foo1-0 raises",
         "foo1-1 raises",
@@ -223,7 +198,7 @@ describe("taskGroup", () => {
         try {
           yield* sleep(5);
         } catch (error) {
-          log.push(`foo${i} ${tree(error)} ${now()} c=${self().cancelling()}`);
+          log.push(`foo${i} ${tree(error)} ${rawNow()} c=${self().cancelling()}`);
           throw error;
         }
       }
@@ -237,7 +212,7 @@ describe("taskGroup", () => {
       log.push(`${runner.done()} ${String(group)}`);
       runner.cancel();
       const error = yield* thrownBy(() => runner);
-      log.push(`${tree(error)} ${now()} ${runner.cancelled()} ${String(group)}`);
+      log.push(`${tree(error)} ${rawNow()} ${runner.cancelled()} ${String(group)}`);
       // CPython cancels them in set order; here it is creation order.
       assert.deepEqual(log, [
         "false <TaskGroup tasks=5 entered>",
@@ -276,7 +251,7 @@ describe("taskGroup", () => {
       yield* sleep(0.1);
       runner.cancel();
       const error = yield* thrownBy(() => runner);
-      log.push(`${tree(error)} ${now()}`);
+      log.push(`${tree(error)} ${rawNow()}`);
       assert.deepEqual(log, [
         "body cancelled <TaskGroup tasks=5 entered>",
         "foo0 cancelled",
@@ -313,7 +288,7 @@ describe("taskGroup", () => {
         tree(error),
         "ExceptionGroup[ZeroDivisionError, ZeroDivisionError, ZeroDivisionError, ZeroDivisionError, ZeroDivisionError]",
       );
-      assert.equal(now(), 0.1);
+      assert.equal(rawNow(), 0.1);
       assert.equal(runner.cancelled(), false);
       // The outside cancellation is still pending on the parent (uncancelled and recancelled).
       assert.equal(runner.cancelling(), 1);
@@ -334,7 +309,7 @@ describe("taskGroup", () => {
         }),
       );
       assert.equal(tree(error), "ExceptionGroup[ZeroDivisionError]");
-      assert.equal(now(), 0.1);
+      assert.equal(rawNow(), 0.1);
       assert.equal(t1!.cancelled(), true);
       assert.equal(t2!.cancelled(), true);
       assert.equal(self().cancelling(), 0);
@@ -353,7 +328,7 @@ describe("taskGroup", () => {
         }),
       );
       assert.equal(tree(error), "ExceptionGroup[ZeroDivisionError]");
-      assert.equal(now(), 0);
+      assert.equal(rawNow(), 0);
       assert.equal(t1!.cancelled(), true);
       assert.equal(t2!.cancelled(), true);
       assert.equal(self().cancelling(), 0);
@@ -372,7 +347,7 @@ describe("taskGroup", () => {
       }
       const log: string[] = [];
       for (const withSleeper of [false, true]) {
-        const start = now();
+        const start = rawNow();
         const runner = createTask(
           taskGroup(function* (g1) {
             if (withSleeper) g1.createTask(sleep(10));
@@ -385,7 +360,7 @@ describe("taskGroup", () => {
         yield* sleep(0.1);
         runner.cancel();
         const error = yield* thrownBy(() => runner);
-        log.push(`${tree(error)} ${now() - start} rc=${runner.cancelling()}`);
+        log.push(`${tree(error)} ${rawNow() - start} rc=${runner.cancelling()}`);
       }
       const zeros = "ZeroDivisionError, ".repeat(4) + "ZeroDivisionError";
       assert.deepEqual(log, [
@@ -411,7 +386,7 @@ describe("taskGroup", () => {
       );
       assert.equal(tree(error), "ExceptionGroup[TypeError]");
       assert.equal(((error as ExceptionGroup).exceptions[0] as Error).message, "0.1");
-      assert.equal(now(), 0.1);
+      assert.equal(rawNow(), 0.1);
     }));
 
   // asyncio: test_taskgroup_14
@@ -432,7 +407,7 @@ describe("taskGroup", () => {
       assert.equal(tree(error), "ExceptionGroup[ExceptionGroup[TypeError]]");
       const inner = (error as ExceptionGroup).exceptions[0] as ExceptionGroup;
       assert.equal((inner.exceptions[0] as Error).message, "0.1");
-      assert.equal(now(), 0.1);
+      assert.equal(rawNow(), 0.1);
     }));
 
   // asyncio: test_taskgroup_15
@@ -450,11 +425,11 @@ describe("taskGroup", () => {
           try {
             yield* sleep(10);
           } catch (error) {
-            log.push(`body cancelled ${now()} c=${self().cancelling()}`);
+            log.push(`body cancelled ${rawNow()} c=${self().cancelling()}`);
             try {
               yield* sleep(0.5);
             } catch (again) {
-              log.push(`body ${tree(again)} ${now()} c=${self().cancelling()}`);
+              log.push(`body ${tree(again)} ${rawNow()} c=${self().cancelling()}`);
               throw again;
             }
             throw error;
@@ -462,7 +437,7 @@ describe("taskGroup", () => {
         });
       }
       for (const wrapped of [false, true]) {
-        const start = now();
+        const start = rawNow();
         const runner = createTask(
           (function* (): Coro<void> {
             if (wrapped) yield* createTask(nestedRunner());
@@ -472,7 +447,9 @@ describe("taskGroup", () => {
         yield* sleep(0.1);
         runner.cancel();
         const error = yield* thrownBy(() => runner);
-        log.push(`${tree(error)} ${now() - start} rc=${runner.cancelling()} ${runner.cancelled()}`);
+        log.push(
+          `${tree(error)} ${rawNow() - start} rc=${runner.cancelling()} ${runner.cancelled()}`,
+        );
       }
       assert.deepEqual(log, [
         "body cancelled 0.1 c=1",
@@ -550,7 +527,7 @@ describe("taskGroup", () => {
       );
       const error = yield* thrownBy(() => runner);
       assert.equal(tree(error), "ExceptionGroup[ZeroDivisionError, MyExc]");
-      assert.equal(now(), 0.1);
+      assert.equal(rawNow(), 0.1);
       assert.equal(runner.cancelling(), 0);
     }));
 
@@ -567,7 +544,7 @@ describe("taskGroup", () => {
       runner.cancel();
       const error = yield* thrownBy(() => runner);
       assert.ok(error instanceof CancelledError);
-      assert.equal(now(), 0.05);
+      assert.equal(rawNow(), 0.05);
       assert.equal(runner.cancelled(), true);
     }));
 
@@ -579,10 +556,10 @@ describe("taskGroup", () => {
         for (let count = 0; count < 10; count++) {
           yield* sleep(0.1);
           g.createTask(sleep(0.3));
-          if (count === 5) log.push(`${now()} ${String(g)}`);
+          if (count === 5) log.push(`${rawNow()} ${String(g)}`);
         }
         yield* sleep(1.35);
-        log.push(`${now()} ${String(g)}`);
+        log.push(`${rawNow()} ${String(g)}`);
       });
       assert.deepEqual(log, ["0.6 <TaskGroup tasks=4 entered>", "2.35 <TaskGroup entered>"]);
     }));
@@ -595,12 +572,12 @@ describe("taskGroup", () => {
         yield* sleep(0.1);
         g.createTask(sleeper(log, "a", 0.1, null));
         g.createTask(sleeper(log, "b", 0.2, null));
-        log.push(`root done ${now()}`);
+        log.push(`root done ${rawNow()}`);
       }
       yield* taskGroup(function* (g) {
         g.createTask(root(g));
       });
-      log.push(`after ${now()}`);
+      log.push(`after ${rawNow()}`);
       assert.deepEqual(log, [
         "root done 0.1",
         "a 0.2",
@@ -631,7 +608,7 @@ describe("taskGroup", () => {
       );
       assert.equal(tree(error), "ExceptionGroup[ZeroDivisionError]");
       assert.equal(hydras, 31);
-      assert.equal(now(), 0.045);
+      assert.equal(rawNow(), 0.045);
     }));
 
   // asyncio: test_cancelling_level_preserved
@@ -651,7 +628,7 @@ describe("taskGroup", () => {
       assert.equal(self().cancelling(), 0);
       // And the task is not cancelled later.
       yield* sleep(1);
-      assert.equal(now(), 1);
+      assert.equal(rawNow(), 1);
     }));
 
   // asyncio: test_nested_groups_both_cancelled
@@ -721,7 +698,7 @@ describe("taskGroup", () => {
       t.cancel();
       log.push(`c=${t.cancelling()}`);
       const error = yield* thrownBy(() => t);
-      log.push(`${tree(error)} ${t.cancelled()} ${now()}`);
+      log.push(`${tree(error)} ${t.cancelled()} ${rawNow()}`);
       assert.deepEqual(log, [
         "outer cancels c=0",
         "c=1",
@@ -761,7 +738,8 @@ describe("taskGroup", () => {
           exceptStar(error, [
             [
               CustomException,
-              (group) => log.push(`c=${task.cancelling()} n=${group.exceptions.length} ${now()}`),
+              (group) =>
+                log.push(`c=${task.cancelling()} n=${group.exceptions.length} ${rawNow()}`),
             ],
           ]);
         }
@@ -778,7 +756,7 @@ describe("taskGroup", () => {
         return `body ${String(child.done())}`;
       });
       assert.equal(result, "body false");
-      assert.equal(now(), 1);
+      assert.equal(rawNow(), 1);
     }));
 
   it("leaves a parent that only failed internally uncancelled", () =>
@@ -795,7 +773,7 @@ describe("taskGroup", () => {
           try {
             yield* sleep(10);
           } catch (error) {
-            log.push(`body ${tree(error)} ${now()} c=${self().cancelling()}`);
+            log.push(`body ${tree(error)} ${rawNow()} c=${self().cancelling()}`);
             throw error;
           }
         });
@@ -803,7 +781,7 @@ describe("taskGroup", () => {
         log.push(`${tree(error)} c=${self().cancelling()}`);
       }
       yield* sleep(1);
-      log.push(`slept ${now()}`);
+      log.push(`slept ${rawNow()}`);
       assert.deepEqual(log, ["body CancelledError 1 c=1", "ExceptionGroup[MyExc] c=0", "slept 2"]);
     }));
 });
@@ -841,7 +819,7 @@ describe("TaskGroup", () => {
           }
         });
       } catch (error) {
-        log.push(`${tree(error)} ${String(g)} ${now()}`);
+        log.push(`${tree(error)} ${String(g)} ${rawNow()}`);
       }
       assert.deepEqual(log, [
         "<TaskGroup>",
@@ -1000,14 +978,14 @@ describe("TaskGroup", () => {
       const child = tg.createTask(sleeper(log, "child", 1, 5));
       log.push(String(tg));
       yield* tg.exit(false);
-      log.push(`exited ${now()} ${child.result()} ${String(tg)}`);
+      log.push(`exited ${rawNow()} ${child.result()} ${String(tg)}`);
 
       const failing = new TaskGroup();
       yield* failing.enter();
       const other = failing.createTask(sleep(10));
       const thrown = new MyExc("body");
       const error = yield* thrownBy(() => failing.exit(true, thrown));
-      log.push(`${tree(error)} ${other.cancelled()} ${now()} c=${self().cancelling()}`);
+      log.push(`${tree(error)} ${other.cancelled()} ${rawNow()} c=${self().cancelling()}`);
       assert.equal((error as ExceptionGroup).exceptions[0], thrown);
       assert.deepEqual(log, [
         "<TaskGroup tasks=1 entered>",
@@ -1098,7 +1076,7 @@ describe("TaskGroup", () => {
             try {
               yield* sleep(1);
             } catch (cancelled) {
-              log.push(`body ${tree(cancelled)} ${now()} ${String(tg)}`);
+              log.push(`body ${tree(cancelled)} ${rawNow()} ${String(tg)}`);
               throw cancelled;
             }
           }),

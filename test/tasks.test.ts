@@ -24,6 +24,8 @@ import {
 } from "../src/index.ts";
 import { VirtualEventLoop, runVirtual } from "../src/testing.ts";
 import { captureExceptions, collectUntil } from "./helpers/capture.ts";
+import { thrownBy } from "./helpers/coro.ts";
+import { caught } from "./helpers/errors.ts";
 
 /** Yield `value` to the driving Task as it is, as a hand-written generator-based coroutine would. */
 function* yieldRaw(value: unknown): Coro<void> {
@@ -37,16 +39,6 @@ function* waitDone(future: Future<unknown>): Coro<void> {
     done.setResult(undefined);
   });
   yield* done;
-}
-
-/** The error `fn` throws; fails if it throws nothing. */
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected an error");
 }
 
 /** The number N of a `Task-N` name. */
@@ -458,7 +450,7 @@ describe("Task bad yields", () => {
         yield* task;
       }
       const task = createTask(awaitItself(), { name: "x" });
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof RuntimeError);
       assert.equal(
         error.message,
@@ -466,16 +458,6 @@ describe("Task bad yields", () => {
       );
     }));
 });
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* captureError(awaitable: Iterable<Yielded, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* awaitable;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
 
 describe("Task.cancel", () => {
   // asyncio: test_cancelling
@@ -489,7 +471,7 @@ describe("Task.cancel", () => {
       assert.equal(task.cancel(), true);
       assert.equal(task.cancelling(), 2);
       assert.ok(String(task).startsWith("<Task cancelling "));
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(task.cancelled(), true);
     }));
@@ -504,7 +486,7 @@ describe("Task.cancel", () => {
         })(),
       );
       getRunningLoop().callSoon(() => task.cancel());
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(task.done(), true);
       assert.equal(task.cancelled(), true);
@@ -526,7 +508,7 @@ describe("Task.cancel", () => {
       );
       yield* sleep(0);
       task.cancel();
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(task.cancelled(), true);
       assert.equal(task.cancel(), false);
@@ -604,7 +586,7 @@ describe("Task.cancel", () => {
       );
       yield* started;
       loop.callSoon(() => inner.cancel("msg"));
-      const error = yield* captureError(inner);
+      const error = yield* thrownBy(inner);
       assert.ok(error instanceof CancelledError);
       assert.equal(error.message, "msg");
     }));
@@ -621,7 +603,7 @@ describe("Task.cancel", () => {
       );
       yield* sleep(0);
       future.cancel();
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(future.cancelled(), true);
       assert.equal(task.cancelled(), true);
@@ -640,7 +622,7 @@ describe("Task.cancel", () => {
       yield* sleep(0);
       future.cancel();
       task.cancel();
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(task.done(), true);
       assert.equal(future.cancelled(), true);
@@ -745,7 +727,7 @@ describe("Task.cancel", () => {
       }
       const task = createTask(cancelSelf());
       assert.equal(task.cancelled(), false);
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.deepEqual(log, ["cancel requested", "CancelledError at 0"]);
       assert.equal(task.done(), true);
@@ -761,7 +743,7 @@ describe("Task.cancel", () => {
         return 12;
       }
       const task = createTask(cancelSelf());
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(task.done(), true);
       assert.equal(task.cancelled(), true);
@@ -784,7 +766,7 @@ describe("Task.cancel", () => {
         yield* nested;
       }
       const task = createTask(cancelSelfThenAwait());
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(task.cancelled(), true);
       assert.equal(nested!.cancelled(), true);
@@ -851,7 +833,7 @@ describe("Task.cancel", () => {
       assert.equal(outer.cancel("m"), true);
       assert.equal(outer.cancelling(), 1);
       assert.equal(inner.cancelling(), 1);
-      const error = yield* captureError(outer);
+      const error = yield* thrownBy(outer);
       assert.ok(error instanceof CancelledError);
       log.push(`main ${error.message}`);
       assert.deepEqual(log, ["inner m", "outer m true", "main m"]);
@@ -897,7 +879,7 @@ describe("Task.cancel", () => {
       yield* sleep(0);
       task.cancel();
       assert.equal(task.done(), false);
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.equal(error, replacement);
       assert.equal(task.done(), true);
       assert.equal(task.cancelled(), false);
@@ -965,7 +947,7 @@ describe("Task.uncancel", () => {
 
       assert.equal(task.cancel(), true);
       assert.equal(task.cancelling(), 1);
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(task.cancelled(), true);
       // After the end, uncancel() changes the count only.
@@ -1024,7 +1006,7 @@ describe("Task.uncancel", () => {
       task.cancel();
       task.cancel();
       assert.equal(task.uncancel(), 1);
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(task.cancelling(), 1);
     }));
@@ -1477,7 +1459,7 @@ describe("eagerTaskFactory", () => {
       );
       task.cancel("cancellation message");
       assert.equal(task.cancelling(), 1);
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(error.message, "cancellation message");
       assert.equal(getRunningLoop().time(), 0);

@@ -13,7 +13,6 @@ import {
   Timeout,
   TimeoutError,
   createTask,
-  currentTask,
   getRunningLoop,
   moveOnAfter,
   moveOnAt,
@@ -21,51 +20,16 @@ import {
   taskGroup,
   timeout,
   timeoutAt,
-  type Awaitable,
   type Coro,
-  type Task,
 } from "../src/index.ts";
 import { VirtualEventLoop, runVirtual } from "../src/testing.ts";
-
-/** Python's ZeroDivisionError: a foreign error of its own class. */
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
-
-/** Python's KeyError. */
-class KeyError extends Error {
-  override name = "KeyError";
-}
-
-/** Run `body` and return what it throws; fails if it returns. */
-function* thrownBy(body: () => Awaitable<unknown>): Coro<unknown> {
-  try {
-    yield* body();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
+import { now, self, thrownBy } from "./helpers/coro.ts";
+import { KeyError, ZeroDivisionError, nameOf } from "./helpers/errors.ts";
 
 function virtualLoop(): VirtualEventLoop {
   const loop = getRunningLoop();
   assert.ok(loop instanceof VirtualEventLoop);
   return loop;
-}
-
-function now(): number {
-  return getRunningLoop().time();
-}
-
-function self(): Task<unknown> {
-  const task = currentTask();
-  assert.ok(task !== null);
-  return task;
-}
-
-/** The class name of an error (or `String(value)` for anything else). */
-function nameOf(error: unknown): string {
-  return error instanceof Error ? error.name : String(error);
 }
 
 /**

@@ -16,40 +16,11 @@ import {
   sleep,
   wait,
   waitFor,
-  type Awaitable,
   type Coro,
-  type Task,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
-
-/** Python's KeyError. */
-class KeyError extends Error {
-  override name = "KeyError";
-}
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* thrownBy(body: () => Awaitable<unknown>): Coro<unknown> {
-  try {
-    yield* body();
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
-
-function now(): number {
-  return getRunningLoop().time();
-}
-
-function self(): Task<unknown> {
-  const task = currentTask();
-  assert.ok(task !== null);
-  return task;
-}
-
-function nameOf(error: unknown): string {
-  return error instanceof Error ? error.name : String(error);
-}
+import { now, self, thrownBy } from "./helpers/coro.ts";
+import { KeyError, nameOf } from "./helpers/errors.ts";
 
 /** Runs for TASK_TIMEOUT seconds, ignoring cancel requests (CPython's SlowTask). */
 class SlowTask {

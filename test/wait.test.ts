@@ -17,25 +17,8 @@ import {
   type Coro,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
-
-class ZeroDivisionError extends Error {
-  override name = "ZeroDivisionError";
-}
-
-/** The loop's clock, rounded to hide floating-point noise. */
-function now(): number {
-  return Math.round(getRunningLoop().time() * 1e6) / 1e6;
-}
-
-/** The error that awaiting `aw` throws; fails if it returns. */
-function* failureOf(aw: Iterable<Future<unknown> | undefined, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* aw;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
+import { now, thrownBy } from "./helpers/coro.ts";
+import { ZeroDivisionError } from "./helpers/errors.ts";
 
 /** Assert that `error` is an instance of `cls` with exactly `message`. */
 function assertError(error: unknown, cls: new (...args: never[]) => Error, message: string): void {
@@ -103,20 +86,20 @@ describe("wait", () => {
     // asyncio: test_wait_errors
     runVirtual(function* () {
       assertError(
-        yield* failureOf(wait(new Set<Future<unknown>>())),
+        yield* thrownBy(wait(new Set<Future<unknown>>())),
         RangeError,
         "Set of Tasks/Futures is empty.",
       );
       // asyncio: test_wait_invalid_args (wait([]))
-      assertError(yield* failureOf(wait([])), RangeError, "Set of Tasks/Futures is empty.");
+      assertError(yield* thrownBy(wait([])), RangeError, "Set of Tasks/Futures is empty.");
       const sleeper = createTask(sleep(10));
       assertError(
-        yield* failureOf(wait([sleeper], { returnWhen: -1 as never })),
+        yield* thrownBy(wait([sleeper], { returnWhen: -1 as never })),
         RangeError,
         "Invalid return_when value: -1",
       );
       assertError(
-        yield* failureOf(wait([sleeper], { returnWhen: "first_completed" as never })),
+        yield* thrownBy(wait([sleeper], { returnWhen: "first_completed" as never })),
         RangeError,
         "Invalid return_when value: 'first_completed'",
       );
@@ -376,12 +359,12 @@ describe("wait", () => {
     runVirtual(function* () {
       const future = getRunningLoop().createFuture<number>();
       assertError(
-        yield* failureOf(wait(future as never)),
+        yield* thrownBy(wait(future as never)),
         TypeError,
         "expect an iterable of futures, not <Future pending>",
       );
       const coro = sleep(10);
-      const error = yield* failureOf(wait(coro as never));
+      const error = yield* thrownBy(wait(coro as never));
       assert.ok(error instanceof TypeError);
       assert.match(error.message, /^expect an iterable of futures, not /);
       // JavaScript cannot tell a generator from a coroutine: a generator of Tasks is
@@ -390,10 +373,10 @@ describe("wait", () => {
       function* generate(): Generator<Task<undefined>> {
         yield task;
       }
-      const fromGenerator = yield* failureOf(wait(generate() as never));
+      const fromGenerator = yield* thrownBy(wait(generate() as never));
       assert.ok(fromGenerator instanceof TypeError);
       assertError(
-        yield* failureOf(wait(5 as never)),
+        yield* thrownBy(wait(5 as never)),
         TypeError,
         "expect an iterable of futures, not 5",
       );
@@ -405,13 +388,13 @@ describe("wait", () => {
     runVirtual(function* () {
       const coro = sleep(10);
       assertError(
-        yield* failureOf(wait([coro] as never)),
+        yield* thrownBy(wait([coro] as never)),
         TypeError,
         "Passing coroutines is forbidden, use tasks explicitly.",
       );
       const future = getRunningLoop().createFuture<number>();
       assertError(
-        yield* failureOf(wait([future, 5] as never)),
+        yield* thrownBy(wait([future, 5] as never)),
         TypeError,
         "expect an iterable of futures, got an item 5",
       );
@@ -423,12 +406,12 @@ describe("wait", () => {
     runVirtual(function* () {
       const future = getRunningLoop().createFuture<number>();
       assertError(
-        yield* failureOf(wait([future], { timeout: "1" as never })),
+        yield* thrownBy(wait([future], { timeout: "1" as never })),
         TypeError,
         "timeout must be a number or null, got '1'",
       );
       assertError(
-        yield* failureOf(wait([future], { timeout: NaN })),
+        yield* thrownBy(wait([future], { timeout: NaN })),
         TypeError,
         "timeout must be a number or null, got NaN",
       );
@@ -438,7 +421,7 @@ describe("wait", () => {
   it("checks its arguments only when awaited, as a coroutine", () =>
     runVirtual(function* () {
       const coro = wait(new Set<Future<unknown>>());
-      assertError(yield* failureOf(coro), RangeError, "Set of Tasks/Futures is empty.");
+      assertError(yield* thrownBy(coro), RangeError, "Set of Tasks/Futures is empty.");
     }));
 
   it("leaves the Futures running, and removes its callbacks, when the waiting task is cancelled", () =>
@@ -458,7 +441,7 @@ describe("wait", () => {
       const f = createTask(outer());
       yield* sleep(0);
       assert.equal(f.cancel(), true);
-      assert.ok((yield* failureOf(f)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(f)) instanceof CancelledError);
       assert.equal(innerTask.done(), false);
       waiter.setResult(undefined);
       yield* sleep(0);
@@ -475,7 +458,7 @@ describe("wait", () => {
       assert.equal(f1.toString(), "<Future pending cb=[onCompletion()]>");
       assert.equal(loop._stats().timers - loop._stats().cancelledTimers, 1);
       assert.equal(waiting.cancel(), true);
-      assert.ok((yield* failureOf(waiting)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(waiting)) instanceof CancelledError);
       assert.equal(f1.toString(), "<Future pending>");
       assert.equal(f2.toString(), "<Future pending>");
       assert.equal(f1.done(), false);

@@ -25,6 +25,7 @@ import { Future } from "../futures.ts";
 import { ensureFuture, Task, type TaskOptions } from "../tasks.ts";
 import type { Awaitable, Coro } from "../coroutines.ts";
 import { TaskList } from "../internal/task-list.ts";
+import { formatExceptionContext, reportException } from "./exception-context.ts";
 import { describe } from "../internal/validate.ts";
 import { Handle, ResultTimer, TimerHandle, describeCallback, type Runnable } from "./handles.ts";
 import { TimerHeap } from "./timer-heap.ts";
@@ -304,25 +305,7 @@ export abstract class BaseEventLoop {
    * This is what happens to errors when no handler is set.
    */
   defaultExceptionHandler(context: ExceptionContext): void {
-    const message = context.message === "" ? "Unhandled exception in event loop" : context.message;
-    const lines = [message];
-    for (const key of Object.keys(context).sort()) {
-      if (key === "message" || key === "exception") continue;
-      const value = context[key];
-      if (key === "sourceTraceback" || key === "handleTraceback") {
-        const what = key === "sourceTraceback" ? "Object" : "Handle";
-        lines.push(`${what} created at (most recent call first):\n${String(value)}`);
-      } else {
-        lines.push(`${key}: ${describe(value)}`);
-      }
-    }
-    if ("exception" in context) {
-      const error = context.exception;
-      lines.push(
-        error instanceof Error && error.stack !== undefined ? error.stack : describe(error),
-      );
-    }
-    console.error(lines.join("\n"));
+    console.error(formatExceptionContext(context));
   }
 
   /**
@@ -341,36 +324,7 @@ export abstract class BaseEventLoop {
 
   /** @internal `callExceptionHandler`, with the custom handler run in `runIn` if given. */
   _callExceptionHandlerIn(context: ExceptionContext, runIn: Context | undefined): void {
-    const handler = this.#exceptionHandler;
-    if (handler === null) {
-      try {
-        this.defaultExceptionHandler(context);
-      } catch (error) {
-        // The last resort must not throw into the loop.
-        console.error("Exception in default exception handler", error);
-      }
-      return;
-    }
-    try {
-      const enter = runIn !== undefined && runIn !== currentContext();
-      const previous = enter ? Context._enter(runIn) : null;
-      try {
-        handler(this, context);
-      } finally {
-        if (previous !== null) Context._exit(runIn as Context, previous);
-      }
-    } catch (error) {
-      try {
-        this.defaultExceptionHandler({
-          message: "Unhandled error in exception handler",
-          exception: error,
-          context,
-        });
-      } catch (inner) {
-        // As above: never throw into the loop.
-        console.error("Exception in default exception handler", inner);
-      }
-    }
+    reportException(this, this.#exceptionHandler, context, runIn);
   }
 
   /** Whether debug mode is on (default: the TSYNCIO_DEBUG environment variable is set). */
@@ -398,6 +352,21 @@ export abstract class BaseEventLoop {
     this.#ready.push(handle);
     if (!this.#inDrive && this.#running) this.#wakeHost();
     return handle;
+  }
+
+  /**
+   * @internal An event Node delivered (socket data, a connection): schedule its callback
+   * like any other and, if the loop is idle between host callbacks, run it now rather
+   * than one host turn later. The order is asyncio's: after what is already ready.
+   */
+  _callSoonFromHost(
+    callback: (...args: never[]) => unknown,
+    args: readonly unknown[] | undefined,
+    context: Context,
+  ): void {
+    if (this.#closed) return;
+    this.#ready.push(new Handle(callback, args, this, context));
+    if (this.#running && !this.#inDrive) this._drive();
   }
 
   /** @internal Put `entry` (a Task scheduling its own step) on the ready queue. */
@@ -463,7 +432,10 @@ export abstract class BaseEventLoop {
    * `runForever` and then by host callbacks (immediates and timers) only.
    */
   readonly _drive = (): void => {
-    this.#hostImmediate = null;
+    if (this.#hostImmediate !== null) {
+      clearImmediate(this.#hostImmediate);
+      this.#hostImmediate = null;
+    }
     if (!this.#running || this.#inDrive) return;
     const previousLoop = _setRunningLoop(this);
     this.#inDrive = true;

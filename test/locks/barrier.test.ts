@@ -14,18 +14,9 @@ import {
 } from "../../src/index.ts";
 import { Barrier } from "../../src/locks/index.ts";
 import { runVirtual } from "../../src/testing.ts";
+import { thrownBy } from "../helpers/coro.ts";
 
 const N = 5;
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* captureError(awaitable: Iterable<unknown, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* awaitable as Coro<unknown>;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
 
 /** asyncio.gather: wait for every task in order and return their results. */
 function* gather<T>(tasks: readonly Task<T>[]): Coro<T[]> {
@@ -270,7 +261,7 @@ describe("Barrier", () => {
       t1.cancel();
       yield* sleep(0);
       assert.equal(barrier.nWaiting, 1);
-      assert.ok((yield* captureError(t1)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(t1)) instanceof CancelledError);
       assert.equal(t1.cancelled(), true);
       const t3 = createTask(coro());
       yield* sleep(0);
@@ -462,7 +453,7 @@ describe("Barrier", () => {
     runVirtual(function* () {
       const barrier = new Barrier(2);
       yield* barrier.abort();
-      const error = yield* captureError(barrier.wait());
+      const error = yield* thrownBy(barrier.wait());
       assert.ok(error instanceof BrokenBarrierError);
       assert.ok(error instanceof RuntimeError);
       assert.equal(error.message, "Barrier aborted");
@@ -579,7 +570,7 @@ describe("Barrier", () => {
       yield* first;
     });
     await runVirtual(function* () {
-      const error = yield* captureError(barrier.wait());
+      const error = yield* thrownBy(barrier.wait());
       assert.ok(error instanceof RuntimeError);
       assert.equal(error.message, "<Condition [locked]> is bound to a different event loop");
       assert.equal(String(barrier), "<Barrier [filling, waiters:0/2]>");

@@ -6,45 +6,13 @@ import {
   CancelledError,
   RuntimeError,
   createTask,
-  currentTask,
   getRunningLoop,
   sleep,
   type Coro,
 } from "../../src/index.ts";
 import { Condition, Lock } from "../../src/locks/index.ts";
 import { runVirtual } from "../../src/testing.ts";
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* captureError(awaitable: Iterable<unknown, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* awaitable as Coro<unknown>;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
-
-/** asyncio.timeout(delay) around `body`, in the current task: whether it timed out. */
-function* timedOut(delay: number, body: Coro<unknown>): Coro<boolean> {
-  const task = currentTask()!;
-  const timer = { fired: false };
-  const handle = getRunningLoop().callLater(delay, () => {
-    timer.fired = true;
-    task.cancel();
-  });
-  try {
-    yield* body;
-    return false;
-  } catch (error) {
-    if (timer.fired && error instanceof CancelledError) {
-      task.uncancel();
-      return true;
-    }
-    throw error;
-  } finally {
-    handle.cancel();
-  }
-}
+import { thrownBy, timedOut } from "../helpers/coro.ts";
 
 describe("Condition", () => {
   // asyncio: test_wait
@@ -98,7 +66,7 @@ describe("Condition", () => {
       yield* cond.acquire();
       const wait = createTask(cond.wait());
       getRunningLoop().callSoon(() => wait.cancel());
-      assert.ok((yield* captureError(wait)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(wait)) instanceof CancelledError);
       assert.equal(String(cond), "<Condition [locked]>");
       assert.equal(cond.locked(), true);
     }));
@@ -155,7 +123,7 @@ describe("Condition", () => {
   it("throws RuntimeError from wait() without the lock", () =>
     runVirtual(function* () {
       const cond = new Condition();
-      const error = yield* captureError(cond.wait());
+      const error = yield* thrownBy(cond.wait());
       assert.ok(error instanceof RuntimeError);
       assert.equal(error.message, "cannot wait on un-acquired lock");
     }));
@@ -196,7 +164,7 @@ describe("Condition", () => {
     runVirtual(function* () {
       const cond = new Condition();
       assert.deepEqual(yield* cond.waitFor(() => [1, 2, 3]), [1, 2, 3]);
-      const error = yield* captureError(cond.waitFor(() => false));
+      const error = yield* thrownBy(cond.waitFor(() => false));
       assert.ok(error instanceof RuntimeError);
       assert.equal(error.message, "cannot wait on un-acquired lock");
     }));
@@ -204,7 +172,7 @@ describe("Condition", () => {
   it("waitFor() rejects a predicate that is not a function", () =>
     runVirtual(function* () {
       const cond = new Condition();
-      const error = yield* captureError(cond.waitFor(true as unknown as () => boolean));
+      const error = yield* thrownBy(cond.waitFor(true as unknown as () => boolean));
       assert.ok(error instanceof TypeError);
       assert.equal(error.message, "predicate must be a function, got true");
     }));
@@ -398,7 +366,7 @@ describe("Condition", () => {
       const waiter = createTask(lock.acquire()); // binds the lock to this loop
       yield* sleep(0);
       waiter.cancel();
-      yield* captureError(waiter);
+      yield* thrownBy(waiter);
       lock.release();
     });
     await runVirtual(function* () {
@@ -424,7 +392,7 @@ describe("Condition", () => {
     });
     await runVirtual(function* () {
       yield* cond.acquire(); // the fast path needs no loop
-      const error = yield* captureError(cond.wait());
+      const error = yield* thrownBy(cond.wait());
       assert.ok(error instanceof RuntimeError);
       assert.equal(error.message, "<Condition [locked]> is bound to a different event loop");
       assert.equal(cond.locked(), true);
@@ -451,14 +419,14 @@ describe("Condition", () => {
       const cond = new Condition();
       const task = createTask(
         cond.hold(function* () {
-          raised = yield* captureError(cond.waitFor(() => wake));
+          raised = yield* thrownBy(cond.waitFor(() => wake));
           assert.equal(cond.locked(), true);
           throw raised;
         }),
       );
       yield* sleep(0);
       task.cancel("foo");
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(error.message, "foo");
       assert.equal(error, raised);
@@ -472,7 +440,7 @@ describe("Condition", () => {
       const cond = new Condition();
       const task = createTask(
         cond.hold(function* () {
-          raised = yield* captureError(cond.waitFor(() => wake));
+          raised = yield* thrownBy(cond.waitFor(() => wake));
           assert.equal(cond.locked(), true);
           throw raised;
         }),
@@ -484,7 +452,7 @@ describe("Condition", () => {
       yield* sleep(0); // the task now waits to re-acquire the lock
       task.cancel("foo");
       cond.release();
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(error.message, "foo");
       assert.equal(error, raised);
@@ -530,7 +498,7 @@ describe("Condition", () => {
         cond.notifyAll();
       });
       yield* c1;
-      assert.ok((yield* captureError(c0)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(c0)) instanceof CancelledError);
     }));
 
   // asyncio: test_cancelled_wakeup_relock
@@ -553,7 +521,7 @@ describe("Condition", () => {
         cond.notifyAll();
       });
       yield* c1;
-      assert.ok((yield* captureError(c0)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(c0)) instanceof CancelledError);
     }));
 
   it("wakes another waiter (spuriously) when a wait() ends with an error", () =>

@@ -13,16 +13,7 @@ import {
 } from "../../src/index.ts";
 import { Event } from "../../src/locks/index.ts";
 import { runVirtual } from "../../src/testing.ts";
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* captureError(awaitable: Iterable<unknown, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* awaitable as Coro<unknown>;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
+import { thrownBy } from "../helpers/coro.ts";
 
 describe("Event", () => {
   // asyncio: test_repr
@@ -84,7 +75,7 @@ describe("Event", () => {
       const event = new Event();
       const wait = createTask(event.wait());
       getRunningLoop().callSoon(() => wait.cancel());
-      assert.ok((yield* captureError(wait)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(wait)) instanceof CancelledError);
       assert.equal(String(event), "<Event [unset]>");
     }));
 
@@ -99,7 +90,7 @@ describe("Event", () => {
       assert.equal(String(event), "<Event [unset, waiters:1]>");
       event.set();
       assert.equal(yield* second, true);
-      assert.ok((yield* captureError(first)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(first)) instanceof CancelledError);
     }));
 
   // asyncio: test_clear
@@ -161,7 +152,7 @@ describe("Event", () => {
       event.clear();
     });
     await runVirtual(function* () {
-      const error = yield* captureError(event.wait());
+      const error = yield* thrownBy(event.wait());
       assert.ok(error instanceof RuntimeError);
       assert.equal(error.message, "<Event [unset]> is bound to a different event loop");
       // Once set, wait() needs no loop.

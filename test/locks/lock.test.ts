@@ -14,16 +14,7 @@ import {
 } from "../../src/index.ts";
 import { BoundedSemaphore, Condition, Lock, Semaphore } from "../../src/locks/index.ts";
 import { runVirtual } from "../../src/testing.ts";
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* captureError(awaitable: Iterable<unknown, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* awaitable as Coro<unknown>;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
+import { thrownBy } from "../helpers/coro.ts";
 
 describe("Lock", () => {
   // asyncio: test_repr
@@ -144,7 +135,7 @@ describe("Lock", () => {
       yield* lock.acquire();
       const task = createTask(lock.acquire());
       getRunningLoop().callSoon(() => task.cancel());
-      assert.ok((yield* captureError(task)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(task)) instanceof CancelledError);
       assert.equal(String(lock), "<Lock [locked]>");
     }));
 
@@ -201,7 +192,7 @@ describe("Lock", () => {
         t1.cancel();
         lock.release();
       });
-      assert.ok((yield* captureError(t1)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(t1)) instanceof CancelledError);
       assert.equal(lockCount, 1);
       assert.equal(callCount, 3);
       assert.equal(t1.cancelled() && t2.done(), true);
@@ -237,7 +228,7 @@ describe("Lock", () => {
       lock.release();
       // tb's waiter is woken; cancel tb before it runs.
       tb.cancel();
-      assert.ok((yield* captureError(tb)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(tb)) instanceof CancelledError);
       assert.equal(yield* tc, true);
       assert.equal(String(lock), "<Lock [locked]>");
     }));
@@ -253,7 +244,7 @@ describe("Lock", () => {
       // tb's waiter is cancelled but still queued until tb runs.
       assert.equal(String(lock), "<Lock [unlocked, waiters:1]>");
       assert.equal(yield* lock.acquire(), true);
-      assert.ok((yield* captureError(tb)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(tb)) instanceof CancelledError);
     }));
 
   // asyncio: test_release_not_acquired
@@ -316,7 +307,7 @@ describe("Lock", () => {
   it("hold(body) releases the lock when the body throws", () =>
     runVirtual(function* () {
       const lock = new Lock();
-      const error = yield* captureError(
+      const error = yield* thrownBy(
         lock.hold(function* (): Coro<never> {
           yield* sleep(0);
           throw new Error("boom");
@@ -355,7 +346,7 @@ describe("Lock", () => {
       );
       yield* sleep(0);
       task.cancel();
-      assert.ok((yield* captureError(task)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(task)) instanceof CancelledError);
       assert.equal(ran, false);
       assert.equal(lock.locked(), true);
     }));
@@ -364,12 +355,12 @@ describe("Lock", () => {
     runVirtual(function* () {
       const lock = new Lock();
       const notAFunction = 5 as unknown as () => Coro<void>;
-      const error = yield* captureError(lock.hold(notAFunction));
+      const error = yield* thrownBy(lock.hold(notAFunction));
       assert.ok(error instanceof TypeError);
       assert.equal(error.message, "body must be a function, got 5");
       assert.equal(lock.locked(), false);
       const plain = (() => 5) as unknown as () => Coro<number>;
-      const error2 = yield* captureError(lock.hold(plain));
+      const error2 = yield* thrownBy(lock.hold(plain));
       assert.ok(error2 instanceof TypeError);
       assert.equal(error2.message, "body must be a generator function, but it returned 5");
       assert.equal(lock.locked(), false);
@@ -383,12 +374,12 @@ describe("Lock", () => {
       holder = createTask(lock.acquire()); // binds the lock to this loop
       yield* sleep(0);
       holder.cancel();
-      yield* captureError(holder);
+      yield* thrownBy(holder);
     });
     assert.notEqual(holder, null);
     await runVirtual(function* () {
       // Still locked: acquire() must wait, on the wrong loop.
-      const error = yield* captureError(lock.acquire());
+      const error = yield* thrownBy(lock.acquire());
       assert.ok(error instanceof RuntimeError);
       assert.equal(error.message, "<Lock [locked]> is bound to a different event loop");
       // The fast path needs no loop: release, then acquire works anywhere.
@@ -404,7 +395,7 @@ describe("Lock", () => {
       const task = createTask(lock.acquire());
       yield* sleep(0);
       task.cancel("stop");
-      const error = yield* captureError(task);
+      const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(error.message, "stop");
       assert.equal(String(lock), "<Lock [locked]>");

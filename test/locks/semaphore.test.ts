@@ -17,27 +17,7 @@ import {
 } from "../../src/index.ts";
 import { BoundedSemaphore, Semaphore } from "../../src/locks/index.ts";
 import { runVirtual } from "../../src/testing.ts";
-
-/** Await `awaitable` and return what it throws; fails if it returns. */
-function* captureError(awaitable: Iterable<unknown, unknown, unknown>): Coro<unknown> {
-  try {
-    yield* awaitable as Coro<unknown>;
-  } catch (error) {
-    return error;
-  }
-  return assert.fail("expected an error");
-}
-
-/** Wait for every task, whatever its outcome. */
-function* settleAll(tasks: readonly Task<unknown>[]): Coro<void> {
-  for (const task of tasks) {
-    try {
-      yield* task;
-    } catch {
-      // Outcomes are checked by the caller.
-    }
-  }
-}
+import { settleAll, thrownBy } from "../helpers/coro.ts";
 
 describe("Semaphore", () => {
   // asyncio: test_initial_value_zero
@@ -138,7 +118,7 @@ describe("Semaphore", () => {
       yield* sem.acquire();
       const acquire = createTask(sem.acquire());
       getRunningLoop().callSoon(() => acquire.cancel());
-      assert.ok((yield* captureError(acquire)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(acquire)) instanceof CancelledError);
       assert.equal(String(sem), "<Semaphore [locked]>");
     }));
 
@@ -180,7 +160,7 @@ describe("Semaphore", () => {
       yield* sleep(0);
       assert.equal(sem.locked(), true);
       assert.equal(t2.done(), true);
-      assert.ok((yield* captureError(t1)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(t1)) instanceof CancelledError);
     }));
 
   // asyncio: test_acquire_no_hang
@@ -204,7 +184,7 @@ describe("Semaphore", () => {
         })(),
       );
       yield* t1;
-      assert.ok((yield* captureError(t2)) instanceof CancelledError);
+      assert.ok((yield* thrownBy(t2)) instanceof CancelledError);
       assert.equal(String(sem), "<Semaphore [unlocked, value:1]>");
       assert.equal(yield* sem.acquire(), true);
     }));
@@ -386,7 +366,7 @@ describe("Semaphore", () => {
       yield* waiter;
     });
     await runVirtual(function* () {
-      const error = yield* captureError(sem.acquire());
+      const error = yield* thrownBy(sem.acquire());
       assert.ok(error instanceof RuntimeError);
       assert.equal(error.message, "<Semaphore [locked]> is bound to a different event loop");
     });

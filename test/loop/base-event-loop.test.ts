@@ -18,12 +18,7 @@ import {
 } from "../../src/index.ts";
 import { VirtualEventLoop, runVirtual } from "../../src/testing.ts";
 import { captureConsole, captureExceptions } from "../helpers/capture.ts";
-
-/** Run exactly one iteration of a loop that is not running (asyncio: stop(); run_forever()). */
-function runOnce(loop: BaseEventLoop): Promise<void> {
-  loop.stop();
-  return loop.runForever();
-}
+import { runOnce } from "../helpers/loop.ts";
 
 function busyWait(ms: number): number {
   const end = performance.now() + ms;

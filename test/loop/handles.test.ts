@@ -4,13 +4,9 @@ import { inspect } from "node:util";
 import { Context, ContextVar } from "../../src/index.ts";
 import { VirtualEventLoop } from "../../src/testing.ts";
 import { captureExceptions } from "../helpers/capture.ts";
+import { runOnce } from "../helpers/loop.ts";
 
 function noop(): void {}
-
-function runOnce(loop: VirtualEventLoop): Promise<void> {
-  loop.stop();
-  return loop.runForever();
-}
 
 function newLoop(debug = false): VirtualEventLoop {
   const loop = new VirtualEventLoop();

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
   EventLoop,
   createTask,
@@ -15,35 +13,7 @@ import {
   type Coro,
   type TimerHandle,
 } from "../../src/index.ts";
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Run a compiled fixture (test/fixtures/<name>.ts) in a child Node process. */
-function runFixture(name: string, timeoutMs = 5000): Promise<Exit> {
-  const path = fileURLToPath(new URL(`../fixtures/${name}.js`, import.meta.url));
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path], {
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: timeoutMs,
-      env: { ...process.env, TSYNCIO_DEBUG: "" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
-    });
-  });
-}
+import { runFixture } from "../helpers/loop.ts";
 
 /** A loop that counts the times it found nothing ready (each is a wait for the host). */
 class CountingLoop extends EventLoop {

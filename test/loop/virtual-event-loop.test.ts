@@ -12,10 +12,7 @@ import {
   type Future,
 } from "../../src/index.ts";
 import { DeadlockError, VirtualEventLoop, isDeadlock, runVirtual } from "../../src/testing.ts";
-
-function now(): number {
-  return getRunningLoop().time();
-}
+import { now } from "../helpers/coro.ts";
 
 const DEADLOCK = "deadlock: nothing is ready, no timer is pending and no I/O is outstanding; ";
 
