@@ -76,5 +76,32 @@ export type { PriorityQueueOptions, QueueShutdownOptions } from "./queues.ts";
 export { Runner, run } from "./runners.ts";
 export type { RunOptions } from "./runners.ts";
 
+// asyncio.protocols, asyncio.transports, and the loop's networking methods
+// (loop.createConnection, createServer, createUnixConnection, createUnixServer, startTls)
+import "./net/loop-methods.ts";
+export type {
+  BaseProtocol,
+  BufferedProtocol,
+  DatagramAddress,
+  DatagramProtocol,
+  Protocol,
+} from "./protocols.ts";
+export type {
+  BaseTransport,
+  DatagramTransport,
+  ReadTransport,
+  Transport,
+  WriteTransport,
+} from "./transports.ts";
+export type {
+  ClientSsl,
+  ConnectionOptions,
+  ServerOptions,
+  ServerSsl,
+  UnixServerOptions,
+} from "./net/connect.ts";
+export type { Server, ServerSocket } from "./net/server.ts";
+export type { StartTlsOptions } from "./net/loop-methods.ts";
+
 // Promise interop (no asyncio counterpart)
 export { wrapPromise } from "./interop.ts";
