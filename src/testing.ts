@@ -9,6 +9,7 @@ import { VirtualEventLoop } from "./loop/virtual-event-loop.ts";
 import { Runner } from "./runners.ts";
 
 export { VirtualEventLoop } from "./loop/virtual-event-loop.ts";
+export type { VirtualEventLoopOptions } from "./loop/virtual-event-loop.ts";
 export { DeadlockError } from "./exceptions.ts";
 
 /** Options of `runVirtual`. */

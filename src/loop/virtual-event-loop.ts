@@ -2,12 +2,24 @@
  * VirtualEventLoop: an event loop on a virtual clock. Time starts at 0 and jumps straight
  * to the next timer whenever nothing is ready, so timeout logic runs in microseconds and
  * deterministically. With no real I/O involved a run completes synchronously inside
- * `runUntilComplete`. While real I/O is outstanding the clock stands still and the loop
- * waits for it.
+ * `runUntilComplete`.
+ *
+ * With real I/O outstanding (a socket, a Promise), the clock stands still while the I/O
+ * may still deliver: it jumps to the next timer only after `autojumpThreshold` seconds of
+ * real time in which nothing happened (Trio's autojump clock does the same).
  */
 import { DeadlockError } from "../exceptions.ts";
 import { BaseEventLoop } from "./base-event-loop.ts";
 import type { TimerHandle } from "./handles.ts";
+
+/** Options of `new VirtualEventLoop()`. */
+export interface VirtualEventLoopOptions {
+  /**
+   * Real seconds to wait, with I/O outstanding and nothing ready, before the clock jumps to
+   * the next timer anyway; default 0.05. `Infinity` never jumps while I/O is outstanding.
+   */
+  autojumpThreshold?: number | undefined;
+}
 
 /**
  * A loop whose clock only moves when every task is blocked. When nothing is ready, no
@@ -16,6 +28,18 @@ import type { TimerHandle } from "./handles.ts";
  */
 export class VirtualEventLoop extends BaseEventLoop {
   #now = 0;
+  readonly #threshold: number;
+  #idleEpoch = 0;
+  #jumpTimer: NodeJS.Timeout | null = null;
+
+  constructor(options?: VirtualEventLoopOptions) {
+    super();
+    const threshold = options?.autojumpThreshold ?? 0.05;
+    if (typeof threshold !== "number" || !(threshold >= 0)) {
+      throw new RangeError(`autojumpThreshold must be a number >= 0, got ${String(threshold)}`);
+    }
+    this.#threshold = threshold;
+  }
 
   /** Virtual seconds since the loop was created. */
   time(): number {
@@ -35,10 +59,37 @@ export class VirtualEventLoop extends BaseEventLoop {
 
   /** @internal */
   _idle(next: TimerHandle | undefined): boolean {
-    if (this._hostOps > 0) return false;
+    const epoch = ++this.#idleEpoch;
+    this.#clearJumpTimer();
+    if (this._hostOps > 0) {
+      if (next !== undefined && next._when !== Infinity && this.#threshold !== Infinity) {
+        const when = next._when;
+        this.#jumpTimer = setTimeout(() => {
+          this.#jumpTimer = null;
+          // Nothing happened for the whole threshold: the I/O is not coming; move on.
+          if (epoch !== this.#idleEpoch || !this.isRunning()) return;
+          if (when > this.#now) this.#now = when;
+          this._drive();
+        }, this.#threshold * 1000);
+        this.#jumpTimer.unref();
+      }
+      return false;
+    }
     if (next === undefined || next._when === Infinity) throw this.#deadlock();
     if (next._when > this.#now) this.#now = next._when;
     return true;
+  }
+
+  /** @internal */
+  override _closeHost(): void {
+    this.#clearJumpTimer();
+  }
+
+  #clearJumpTimer(): void {
+    if (this.#jumpTimer !== null) {
+      clearTimeout(this.#jumpTimer);
+      this.#jumpTimer = null;
+    }
   }
 
   #deadlock(): DeadlockError {
