@@ -1,14 +1,16 @@
 // `npm run bench`: every tsyncio workload, side by side with the CPython 3.13 asyncio and
 // uvloop reference programs (../shared/bench-ref) run in the same invocation, since only
-// ratios measured together mean something on a shared machine. Prints one table and
-// writes it to bench/results/latest.json.
+// ratios measured together mean something on a shared machine. Prints one table of rates,
+// one of memory sizes, the comparisons with npm peers (async-mutex, p-queue), and writes
+// it all to bench/results/latest.json.
 //
 //   npm run bench -- [FILTER...] [-n N] [--quick] [--repeat R]
 //
 // FILTER keeps the rows whose `workload/variant` contains one of the strings ("tasks",
-// "chain1", "call_soon/"); -n sets every workload's count (async_tree: the biggest tree
-// with at most n nodes); --quick divides the default counts by 10; --repeat sets how many
-// runs each median is taken over (default 3).
+// "chain1", "call_soon/"); a peer's row runs whenever the tsyncio row it is compared with
+// does. -n sets every workload's count (async_tree: the biggest tree with at most n nodes);
+// --quick divides the default counts by 10; --repeat sets how many runs each median is
+// taken over (default 3).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -17,7 +19,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { asyncTree } from "./async-tree.ts";
 import { callSoon } from "./call-soon.ts";
+import { event } from "./event.ts";
+import { lock } from "./lock.ts";
+import { taskMemory } from "./memory.ts";
+import { asyncMutex, asyncMutexAcquire, pQueue } from "./peers.ts";
 import { promiseAll } from "./promise-all.ts";
+import { queue } from "./queue.ts";
 import { tasks } from "./tasks.ts";
 import { timers } from "./timers.ts";
 import { median, rate, type Emitted, type Rate, type Reference, type Workload } from "./util.ts";
@@ -34,13 +41,30 @@ interface RunnableWorkload extends Workload {
     | (Reference & {
         /** The arguments that replace `-n N` on the Python command line. */
         countArgs?(n: number): string[];
-        /** Where a variant's seconds are in the printed results (by default `seconds`). */
+        /**
+         * Where a variant's seconds are in the printed results (by default `seconds`, or
+         * `valueKey` for a "size" workload).
+         */
         secondsKey?: string;
       })
     | undefined;
 }
 
-const WORKLOADS: readonly RunnableWorkload[] = [tasks, callSoon, timers, promiseAll, asyncTree];
+// A peer's workload comes right after the tsyncio workload it is compared with.
+const WORKLOADS: readonly RunnableWorkload[] = [
+  tasks,
+  callSoon,
+  timers,
+  promiseAll,
+  asyncTree,
+  queue,
+  pQueue,
+  lock,
+  asyncMutex,
+  asyncMutexAcquire,
+  event,
+  taskMemory,
+];
 
 /** The tsyncio rows must reach this many times CPython's ops/s. */
 const TARGET_VS_CPYTHON = 10;
@@ -70,6 +94,36 @@ interface Row {
   uvloop: Sample | null;
   ratio_cpython: number | null;
   ratio_uvloop: number | null;
+}
+
+/** A median size per operation over `repeat` runs (bytes/task): lower is better. */
+interface SizeSample {
+  value: number;
+  runs: number[];
+}
+
+interface SizeRow {
+  workload: string;
+  variant: string;
+  unit: string;
+  n: number;
+  tsyncio: SizeSample;
+  cpython: SizeSample | null;
+  uvloop: SizeSample | null;
+  /** CPython's size over tsyncio's: above 1 means tsyncio uses less. */
+  cpython_over_tsyncio: number | null;
+  uvloop_over_tsyncio: number | null;
+}
+
+/** A peer library's row next to the tsyncio row of the same variant. */
+interface PeerComparison {
+  tsyncio_row: string;
+  peer_row: string;
+  peer: string;
+  tsyncio_ops_per_s: number | null;
+  peer_ops_per_s: number | null;
+  /** tsyncio's ops/s over the peer's: above 1 means tsyncio is faster. */
+  ratio: number | null;
 }
 
 /** A Python interpreter and loop to run the reference programs with. */
@@ -162,7 +216,7 @@ function runReference(
   const line = JSON.parse(lines[lines.length - 1]!) as Emitted;
   interpreter.info ??= line;
   const seconds = new Map<string, number>();
-  const key = reference.secondsKey ?? "seconds";
+  const key = reference.secondsKey ?? reference.valueKey ?? "seconds";
   for (const variant of variants) {
     const result = line.results[variant] as Record<string, unknown> | undefined;
     if (result === undefined) throw new Error(`${script} printed no result for ${variant}`);
@@ -180,6 +234,16 @@ function sample(n: number, runs: readonly number[]): Sample {
 function ratio(a: Sample | null, b: Sample | null): number | null {
   if (a?.ops_per_s == null || b?.ops_per_s == null) return null;
   return Math.round((a.ops_per_s / b.ops_per_s) * 1000) / 1000;
+}
+
+function sizeSample(runs: readonly number[]): SizeSample {
+  return { value: Math.round(median(runs) * 10) / 10, runs: [...runs] };
+}
+
+/** `a`'s size over `b`'s. */
+function sizeRatio(a: SizeSample | null, b: SizeSample | null): number | null {
+  if (a === null || b === null || b.value <= 0) return null;
+  return Math.round((a.value / b.value) * 1000) / 1000;
 }
 
 function formatOps(value: number | null | undefined): string {
@@ -210,6 +274,45 @@ function printTable(rows: readonly Row[]): void {
     formatRatio(row.ratio_cpython),
     formatRatio(row.ratio_uvloop),
   ]);
+  printColumns(header, body);
+}
+
+function formatSize(sample: SizeSample | null): string {
+  return sample === null ? "-" : sample.value.toFixed(0);
+}
+
+function printSizeTable(rows: readonly SizeRow[]): void {
+  const header = [
+    "memory (lower is better)",
+    "tsyncio",
+    "CPython",
+    "uvloop",
+    "CPython/tsyncio",
+    "uvloop/tsyncio",
+  ];
+  const body = rows.map((row) => [
+    `${row.workload}/${row.variant} (n=${row.n}, ${row.unit})`,
+    formatSize(row.tsyncio),
+    formatSize(row.cpython),
+    formatSize(row.uvloop),
+    formatRatio(row.cpython_over_tsyncio),
+    formatRatio(row.uvloop_over_tsyncio),
+  ]);
+  printColumns(header, body);
+}
+
+function printPeers(comparisons: readonly PeerComparison[]): void {
+  const header = ["tsyncio row vs peer row", "tsyncio ops/s", "peer ops/s", "tsyncio/peer"];
+  const body = comparisons.map((c) => [
+    `${c.tsyncio_row} vs ${c.peer_row}`,
+    formatOps(c.tsyncio_ops_per_s),
+    formatOps(c.peer_ops_per_s),
+    formatRatio(c.ratio),
+  ]);
+  printColumns(header, body);
+}
+
+function printColumns(header: readonly string[], body: readonly (readonly string[])[]): void {
   const widths = header.map((title, i) =>
     Math.max(title.length, ...body.map((cells) => cells[i]!.length)),
   );
@@ -248,11 +351,17 @@ async function main(): Promise<void> {
   }
 
   const rows: Row[] = [];
+  const sizeRows: SizeRow[] = [];
   const emitted: Emitted[] = [];
   const selected = (label: string): boolean =>
     options.filters.length === 0 || options.filters.some((filter) => label.includes(filter));
   for (const workload of WORKLOADS) {
-    const variants = workload.variants.filter((variant) => selected(`${workload.name}/${variant}`));
+    // A peer's variant runs with the tsyncio row it is compared with.
+    const variants = workload.variants.filter(
+      (variant) =>
+        selected(`${workload.name}/${variant}`) ||
+        (workload.peerOf !== undefined && selected(`${workload.peerOf}/${variant}`)),
+    );
     if (variants.length === 0) continue;
     const asked = options.n ?? (options.quick ? workload.defaultN / 10 : workload.defaultN);
     const n = workload.count?.(asked) ?? asked;
@@ -283,6 +392,41 @@ async function main(): Promise<void> {
           );
         }
       }
+    }
+    if (workload.metric === "size") {
+      const results: Record<string, object> = {};
+      for (const variant of variants) {
+        const measured = runs.get(variant)!;
+        const column = (name: "cpython" | "uvloop"): SizeSample | null =>
+          measured[name].length === options.repeat ? sizeSample(measured[name]) : null;
+        const row: SizeRow = {
+          workload: workload.name,
+          variant,
+          unit: workload.unit,
+          n,
+          tsyncio: sizeSample(measured.tsyncio),
+          cpython: column("cpython"),
+          uvloop: column("uvloop"),
+          cpython_over_tsyncio: null,
+          uvloop_over_tsyncio: null,
+        };
+        row.cpython_over_tsyncio = sizeRatio(row.cpython, row.tsyncio);
+        row.uvloop_over_tsyncio = sizeRatio(row.uvloop, row.tsyncio);
+        results[variant] = { n, [workload.reference?.valueKey ?? "value"]: row.tsyncio.value };
+        const reported = [`tsyncio ${formatSize(row.tsyncio)}`];
+        if (row.cpython !== null) reported.push(`CPython ${formatSize(row.cpython)}`);
+        if (row.uvloop !== null) reported.push(`uvloop ${formatSize(row.uvloop)}`);
+        console.error(`${workload.name}/${variant} (${workload.unit}): ${reported.join(", ")}`);
+        sizeRows.push(row);
+      }
+      emitted.push({
+        bench: workload.name,
+        node: process.version,
+        loop: workload.loop,
+        unit: workload.unit,
+        results,
+      });
+      continue;
     }
     const results: Record<string, Rate> = {};
     const workloadRows: Row[] = [];
@@ -322,15 +466,43 @@ async function main(): Promise<void> {
     }
     rows.push(...workloadRows);
   }
-  if (rows.length === 0) {
+  if (rows.length === 0 && sizeRows.length === 0) {
     console.error(`no workload matches ${options.filters.join(", ")}`);
     process.exitCode = 1;
     return;
   }
 
   console.log();
-  printTable(rows);
-  console.log();
+  if (rows.length > 0) {
+    printTable(rows);
+    console.log();
+  }
+  if (sizeRows.length > 0) {
+    printSizeTable(sizeRows);
+    console.log();
+  }
+  const peers: PeerComparison[] = [];
+  for (const workload of WORKLOADS) {
+    if (workload.peerOf === undefined) continue;
+    for (const peerRow of rows.filter((row) => row.workload === workload.name)) {
+      const ours = rows.find(
+        (row) => row.workload === workload.peerOf && row.variant === peerRow.variant,
+      );
+      if (ours === undefined || ours.n !== peerRow.n) continue;
+      peers.push({
+        tsyncio_row: `${ours.workload}/${ours.variant}`,
+        peer_row: `${peerRow.workload}/${peerRow.variant}`,
+        peer: workload.loop,
+        tsyncio_ops_per_s: ours.tsyncio.ops_per_s,
+        peer_ops_per_s: peerRow.tsyncio.ops_per_s,
+        ratio: ratio(ours.tsyncio, peerRow.tsyncio),
+      });
+    }
+  }
+  if (peers.length > 0) {
+    printPeers(peers);
+    console.log();
+  }
 
   const taskRow = rows.find((row) => `${row.workload}/${row.variant}` === TASK_ROW);
   const promiseRow = rows.find((row) => `${row.workload}/${row.variant}` === PROMISE_ROW);
@@ -386,6 +558,8 @@ async function main(): Promise<void> {
       ]),
     ),
     rows,
+    memory_rows: sizeRows,
+    peers,
     task_over_promise_all: taskOverPromise,
     targets: {
       vs_cpython: TARGET_VS_CPYTHON,

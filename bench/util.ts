@@ -15,7 +15,8 @@ export interface Rate {
 export interface Emitted {
   bench: string;
   unit: string;
-  results: Record<string, Rate>;
+  /** Per variant: a Rate, or a size metric's own fields (memory.ts's TaskMemory). */
+  results: Record<string, object>;
   [key: string]: unknown;
 }
 
@@ -25,6 +26,8 @@ export interface Reference {
   script: string;
   /** Whether it takes `--variant NAME` (py_tasks does, py_call_soon runs every variant). */
   variantFlag: boolean;
+  /** For a "size" workload: the result field holding the measured size per operation. */
+  valueKey?: string;
 }
 
 /** One workload: a set of variants measured on the same `n`, as one Python program. */
@@ -37,9 +40,22 @@ export interface Workload {
   readonly defaultN: number;
   /** Variant names, in the order they run; the same names as the Python reference. */
   readonly variants: readonly string[];
-  /** Warm up with n/10, then time one run of `n`; returns seconds. Checks the result. */
+  /**
+   * Warm up with n/10, then time one run of `n`; returns seconds. Checks the result. For a
+   * "size" workload, returns the size per operation instead (bytes/task).
+   */
   measure(variant: string, n: number): Promise<number>;
   readonly reference: Reference | undefined;
+  /**
+   * "rate" (the default): `measure` returns seconds, the table shows ops/s, higher is
+   * better. "size": `measure` returns a size per operation, lower is better.
+   */
+  readonly metric?: "rate" | "size";
+  /**
+   * For a peer library's workload (async-mutex, p-queue): the name of the tsyncio workload
+   * whose variants of the same name it is compared with.
+   */
+  readonly peerOf?: string;
 }
 
 /** A coroutine benchmark: does `n` operations and returns a value to sanity-check. */
@@ -104,26 +120,41 @@ export function median(values: readonly number[]): number {
 
 /**
  * Let a workload file run on its own, as the Python programs do:
- * `node .build/bench/tasks.js [-n N] [--variant NAME]...` prints one JSON line.
+ * `node .build/bench/tasks.js [-n N] [--variant NAME]...` prints one JSON line per workload
+ * (a file may declare several; `--variant` picks from the union of their variants).
  */
-export async function mainIfRunDirectly(moduleUrl: string, workload: Workload): Promise<void> {
+export async function mainIfRunDirectly(
+  moduleUrl: string,
+  ...workloads: readonly Workload[]
+): Promise<void> {
   const script = process.argv[1];
   if (script === undefined || pathToFileURL(script).href !== moduleUrl) return;
   const { values } = parseArgs({
     options: { n: { type: "string", short: "n" }, variant: { type: "string", multiple: true } },
   });
-  const n = values.n === undefined ? workload.defaultN : Number(values.n);
-  const results: Record<string, Rate> = {};
-  for (const variant of values.variant ?? workload.variants) {
-    if (!workload.variants.includes(variant)) throw new Error(`unknown variant: ${variant}`);
-    results[variant] = rate(n, await workload.measure(variant, n));
+  for (const variant of values.variant ?? []) {
+    if (!workloads.some((workload) => workload.variants.includes(variant))) {
+      throw new Error(`unknown variant: ${variant}`);
+    }
   }
-  const line: Emitted = {
-    bench: workload.name,
-    node: process.version,
-    loop: workload.loop,
-    unit: workload.unit,
-    results,
-  };
-  console.log(JSON.stringify(line));
+  for (const workload of workloads) {
+    const n = values.n === undefined ? workload.defaultN : Number(values.n);
+    const variants =
+      values.variant === undefined
+        ? workload.variants
+        : workload.variants.filter((variant) => values.variant!.includes(variant));
+    if (variants.length === 0) continue;
+    const results: Record<string, Rate> = {};
+    for (const variant of variants) {
+      results[variant] = rate(n, await workload.measure(variant, n));
+    }
+    const line: Emitted = {
+      bench: workload.name,
+      node: process.version,
+      loop: workload.loop,
+      unit: workload.unit,
+      results,
+    };
+    console.log(JSON.stringify(line));
+  }
 }
