@@ -3,9 +3,16 @@
  * (Trio's ParkingLot idea over asyncio's deques of Futures), and the plumbing of `hold()`.
  */
 import { isCoroutine, type Coro } from "../coroutines.ts";
-import type { Future } from "../futures.ts";
+import { Future } from "../futures.ts";
 import { describe, validateFunction } from "../internal/validate.ts";
 import type { BaseEventLoop } from "../loop/base-event-loop.ts";
+
+/** @internal A waiter's Future, linked into its queue (no allocation besides itself). */
+class WaiterFuture<T> extends Future<T> {
+  _previous: WaiterFuture<T> | null = null;
+  _next: WaiterFuture<T> | null = null;
+  _queued = false;
+}
 
 /**
  * Futures of blocked tasks, in arrival order. A waiter is removed by whoever created it,
@@ -13,45 +20,65 @@ import type { BaseEventLoop } from "../loop/base-event-loop.ts";
  * until then a woken or cancelled waiter stays in the queue and counts in `size`, exactly
  * as in asyncio's deques (reprs show that count).
  *
- * Backed by a Set: insertion-ordered, O(1) removal from anywhere.
+ * A doubly linked list threaded through the waiters' Futures: adding and removing anywhere
+ * is O(1) and allocates nothing but the Future.
  */
 export class Waiters<T> {
-  readonly #futures = new Set<Future<T>>();
+  #head: WaiterFuture<T> | null = null;
+  #tail: WaiterFuture<T> | null = null;
+  #size = 0;
 
   /** How many waiters are queued, including woken or cancelled ones not yet removed. */
   get size(): number {
-    return this.#futures.size;
+    return this.#size;
   }
 
   /** A new Future on `loop`, queued last. */
   add(loop: BaseEventLoop): Future<T> {
-    const future = loop.createFuture<T>();
-    this.#futures.add(future);
+    const future = new WaiterFuture<T>({ loop });
+    future._queued = true;
+    future._previous = this.#tail;
+    if (this.#tail === null) this.#head = future;
+    else this.#tail._next = future;
+    this.#tail = future;
+    this.#size++;
     return future;
   }
 
   /** Remove `future` if it is still queued. */
   delete(future: Future<T>): void {
-    this.#futures.delete(future);
+    if (!(future instanceof WaiterFuture) || !future._queued) return;
+    const node = future as WaiterFuture<T>;
+    node._queued = false;
+    const previous = node._previous;
+    const next = node._next;
+    if (previous === null) this.#head = next;
+    else previous._next = next;
+    if (next === null) this.#tail = previous;
+    else next._previous = previous;
+    node._previous = null;
+    node._next = null;
+    this.#size--;
   }
 
   /** The oldest waiter, whatever its state. */
   first(): Future<T> | undefined {
-    for (const future of this.#futures) return future;
-    return undefined;
+    return this.#head ?? undefined;
   }
 
   /** Whether some waiter was not cancelled (it waits, or was woken and has not run yet). */
   hasActive(): boolean {
-    for (const future of this.#futures) if (!future.cancelled()) return true;
+    for (let node = this.#head; node !== null; node = node._next) {
+      if (!node.cancelled()) return true;
+    }
     return false;
   }
 
   /** Wake the oldest waiter that is not done yet; returns whether there was one. */
   wakeFirst(value: T): boolean {
-    for (const future of this.#futures) {
-      if (!future.done()) {
-        future.setResult(value);
+    for (let node = this.#head; node !== null; node = node._next) {
+      if (!node.done()) {
+        node.setResult(value);
         return true;
       }
     }
@@ -61,10 +88,9 @@ export class Waiters<T> {
   /** Wake up to `n` waiters that are not done yet, oldest first. */
   wakeUpTo(n: number, value: T): void {
     let woken = 0;
-    for (const future of this.#futures) {
-      if (woken >= n) return;
-      if (!future.done()) {
-        future.setResult(value);
+    for (let node = this.#head; node !== null && woken < n; node = node._next) {
+      if (!node.done()) {
+        node.setResult(value);
         woken++;
       }
     }
@@ -72,7 +98,9 @@ export class Waiters<T> {
 
   /** Wake every waiter that is not done yet, oldest first. */
   wakeAll(value: T): void {
-    for (const future of this.#futures) if (!future.done()) future.setResult(value);
+    for (let node = this.#head; node !== null; node = node._next) {
+      if (!node.done()) node.setResult(value);
+    }
   }
 
   /**
@@ -80,10 +108,11 @@ export class Waiters<T> {
    * (asyncio's `Queue._wakeup_next`). Returns whether one was woken.
    */
   shiftWake(value: T): boolean {
-    for (const future of this.#futures) {
-      this.#futures.delete(future);
-      if (!future.done()) {
-        future.setResult(value);
+    while (this.#head !== null) {
+      const node = this.#head;
+      this.delete(node);
+      if (!node.done()) {
+        node.setResult(value);
         return true;
       }
     }
@@ -92,9 +121,11 @@ export class Waiters<T> {
 
   /** Remove every waiter, waking those that are not done (a queue's shutdown). */
   shiftWakeAll(value: T): void {
-    const all = [...this.#futures];
-    this.#futures.clear();
-    for (const future of all) if (!future.done()) future.setResult(value);
+    while (this.#head !== null) {
+      const node = this.#head;
+      this.delete(node);
+      if (!node.done()) node.setResult(value);
+    }
   }
 }
 
@@ -129,13 +160,22 @@ export function* hold<R>(
 }
 
 function releaser(target: Holdable): Disposable {
-  let held = true;
-  return {
-    [Symbol.dispose](): void {
-      // A second dispose must not release a hold that someone else took since.
-      if (!held) return;
-      held = false;
-      target.release();
-    },
-  };
+  return new Releaser(target);
+}
+
+/** What `hold()` returns: releases its target once, however often it is disposed. */
+class Releaser implements Disposable {
+  #target: Holdable | null;
+
+  constructor(target: Holdable) {
+    this.#target = target;
+  }
+
+  [Symbol.dispose](): void {
+    // A second dispose must not release a hold that someone else took since.
+    const target = this.#target;
+    if (target === null) return;
+    this.#target = null;
+    target.release();
+  }
 }

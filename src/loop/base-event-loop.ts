@@ -74,8 +74,14 @@ export abstract class BaseEventLoop {
   /** @internal Every task of this loop that is not done yet. */
   readonly _tasks: TaskList<Task<unknown>> = new TaskList();
 
-  #ready: Runnable[] = [];
-  #spare: Runnable[] = [];
+  /**
+   * The ready queue: entries [0, #readyLength) of #ready. Two arrays swap each iteration
+   * and keep their storage (slots are cleared, never truncated), so a busy loop does not
+   * reallocate its queue.
+   */
+  #ready: (Runnable | undefined)[] = [];
+  #readyLength = 0;
+  #spare: (Runnable | undefined)[] = [];
   readonly #timers = new TimerHeap();
   #timerSeq = 0;
   #hostOps = 0;
@@ -189,7 +195,8 @@ export abstract class BaseEventLoop {
     if (this.#closed) return;
     if (this._debug) console.debug(`Close ${this.toString()}`);
     this.#closed = true;
-    this.#ready.length = 0;
+    this.#ready = [];
+    this.#readyLength = 0;
     this.#timers.clear();
     this._closeHost();
   }
@@ -349,7 +356,7 @@ export abstract class BaseEventLoop {
     context: Context,
   ): Handle {
     const handle = new Handle(callback, args, this, context);
-    this.#ready.push(handle);
+    this.#ready[this.#readyLength++] = handle;
     if (!this.#inDrive && this.#running) this.#wakeHost();
     return handle;
   }
@@ -365,13 +372,13 @@ export abstract class BaseEventLoop {
     context: Context,
   ): void {
     if (this.#closed) return;
-    this.#ready.push(new Handle(callback, args, this, context));
+    this.#ready[this.#readyLength++] = new Handle(callback, args, this, context);
     if (this.#running && !this.#inDrive) this._drive();
   }
 
   /** @internal Put `entry` (a Task scheduling its own step) on the ready queue. */
   _schedule(entry: Runnable): void {
-    this.#ready.push(entry);
+    this.#ready[this.#readyLength++] = entry;
     if (!this.#inDrive && this.#running) this.#wakeHost();
   }
 
@@ -421,7 +428,7 @@ export abstract class BaseEventLoop {
   /** @internal Numbers of ready handles, timers and cancelled timers, for tests. */
   _stats(): { ready: number; timers: number; cancelledTimers: number } {
     return {
-      ready: this.#ready.length,
+      ready: this.#readyLength,
       timers: this.#timers.size,
       cancelledTimers: this.#timers.cancelledCount,
     };
@@ -446,7 +453,7 @@ export abstract class BaseEventLoop {
       for (;;) {
         this.#runOnce();
         if (this.#stopping) break;
-        if (this.#ready.length > 0) {
+        if (this.#readyLength > 0) {
           if ((++iterations & 63) === 0 && this._batchExpired(started)) {
             this.#wakeHost();
             return;
@@ -498,25 +505,24 @@ export abstract class BaseEventLoop {
       if (head !== undefined) {
         const now = this.time();
         while (head !== undefined && head._when <= now) {
-          this.#ready.push(timers.pop() as TimerHandle);
+          this.#ready[this.#readyLength++] = timers.pop();
           head = timers.peek();
         }
       }
     }
     const ready = this.#ready;
-    const count = ready.length;
+    const count = this.#readyLength;
     if (count === 0) return;
     // Swap in the spare queue: what runs now schedules into it, for the next iteration.
     this.#ready = this.#spare;
-    if (this._debug) {
-      for (let i = 0; i < count; i++) this.#runTimed(ready[i] as Runnable);
-    } else {
-      for (let i = 0; i < count; i++) {
-        const handle = ready[i] as Runnable;
-        if (!handle._cancelled) handle._run();
-      }
+    this.#readyLength = 0;
+    const debug = this._debug;
+    for (let i = 0; i < count; i++) {
+      const handle = ready[i] as Runnable;
+      ready[i] = undefined;
+      if (debug) this.#runTimed(handle);
+      else if (!handle._cancelled) handle._run();
     }
-    ready.length = 0;
     this.#spare = ready;
   }
 
