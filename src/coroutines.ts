@@ -44,6 +44,71 @@ export abstract class CoroutineObject<T> implements Coro<T> {
   }
 }
 
+/** @internal What a FastPath's `fast` returns when it cannot finish at once. */
+export const NOT_READY: unique symbol = Symbol("not ready");
+
+/**
+ * @internal A coroutine for an operation that usually completes at once (a free lock, a
+ * non-empty queue): its first step calls `fast(owner)`, and only if that returns
+ * `NOT_READY` does it run the generator `slow(owner)`. Like a generator, it does nothing
+ * until first stepped, so `queue.get()` takes no item before it is awaited. `fast` and
+ * `slow` are module-level functions of `(owner, arg)`, so a call allocates this object
+ * and nothing else.
+ */
+export class FastPath<O, A, T> extends CoroutineObject<T> {
+  readonly #owner: O;
+  readonly #arg: A;
+  readonly #fast: (owner: O, arg: A) => T | typeof NOT_READY;
+  readonly #slowFn: (owner: O, arg: A) => Coro<T>;
+  #slow: Coro<T> | null = null;
+  #state: "created" | "slow" | "closed" = "created";
+
+  constructor(
+    owner: O,
+    arg: A,
+    fast: (owner: O, arg: A) => T | typeof NOT_READY,
+    slow: (owner: O, arg: A) => Coro<T>,
+  ) {
+    super();
+    this.#owner = owner;
+    this.#arg = arg;
+    this.#fast = fast;
+    this.#slowFn = slow;
+  }
+
+  next(): IteratorResult<Yielded, T> {
+    if (this.#state === "created") {
+      this.#state = "closed";
+      const value = this.#fast(this.#owner, this.#arg);
+      if (value !== NOT_READY) return { done: true, value };
+      this.#slow = this.#slowFn(this.#owner, this.#arg);
+      this.#state = "slow";
+    }
+    if (this.#state === "slow") return this.#finish((this.#slow as Coro<T>).next());
+    return { done: true, value: undefined as T };
+  }
+
+  throw(error: unknown): IteratorResult<Yielded, T> {
+    if (this.#state === "slow") return this.#finish((this.#slow as Coro<T>).throw(error));
+    this.#state = "closed";
+    throw error;
+  }
+
+  return(value: T): IteratorResult<Yielded, T> {
+    if (this.#state === "slow") return this.#finish((this.#slow as Coro<T>).return(value));
+    this.#state = "closed";
+    return { done: true, value };
+  }
+
+  #finish(step: IteratorResult<Yielded, T>): IteratorResult<Yielded, T> {
+    if (step.done === true) {
+      this.#state = "closed";
+      this.#slow = null;
+    }
+    return step;
+  }
+}
+
 /**
  * Whether `value` is a coroutine object: a generator object, as created by calling a
  * generator function. (JavaScript cannot tell a coroutine from a plain generator.)

@@ -3,7 +3,7 @@
  * Mirrors asyncio.queues (3.13, with `shutdown()`). Deviations: `maxsize` must be an
  * integer >= 0 (0 is unbounded); PriorityQueue takes a comparator and is stable.
  */
-import { isCoroutine, type Coro } from "./coroutines.ts";
+import { FastPath, isCoroutine, NOT_READY, type Coro } from "./coroutines.ts";
 import { QueueEmpty, QueueFull, QueueShutDown } from "./exceptions.ts";
 import { inspectAsString } from "./internal/inspect.ts";
 import { LoopBinding } from "./internal/loop-binding.ts";
@@ -121,7 +121,13 @@ export class Queue<T> {
    *
    * @throws QueueShutDown when the queue is (or gets) shut down before the item is in.
    */
-  *put(item: T): Coro<void> {
+  put(item: T): Coro<void> {
+    // Most puts find room: no generator unless this one has to wait.
+    return new FastPath(this, item, tryPut, slowPut);
+  }
+
+  /** @internal `put` when it may have to wait. */
+  *_putSlow(item: T): Coro<undefined> {
     while (this.full()) {
       if (this.#isShutdown) throw new QueueShutDown();
       const putter = this.#putters.add(this.#binding.loop(this));
@@ -140,6 +146,7 @@ export class Queue<T> {
       }
     }
     this.putNowait(item);
+    return undefined;
   }
 
   /**
@@ -165,7 +172,12 @@ export class Queue<T> {
    * @throws QueueShutDown when the queue is shut down and empty (at once after
    *   `shutdown({ immediate: true })`).
    */
-  *get(): Coro<T> {
+  get(): Coro<T> {
+    return new FastPath(this, undefined, tryGet, slowGet);
+  }
+
+  /** @internal `get` when it may have to wait. */
+  *_getSlow(): Coro<T> {
     while (this.empty()) {
       if (this.#isShutdown) throw new QueueShutDown();
       const getter = this.#getters.add(this.#binding.loop(this));
@@ -398,4 +410,22 @@ function defaultCompare(a: unknown, b: unknown): number {
   throw new TypeError(
     `PriorityQueue cannot order ${describe(a)} and ${describe(b)}; pass options.compare`,
   );
+}
+
+function tryPut<T>(queue: Queue<T>, item: T): undefined | typeof NOT_READY {
+  if (queue.full()) return NOT_READY;
+  queue.putNowait(item);
+  return undefined;
+}
+
+function slowPut<T>(queue: Queue<T>, item: T): Coro<undefined> {
+  return queue._putSlow(item);
+}
+
+function tryGet<T>(queue: Queue<T>): T | typeof NOT_READY {
+  return queue.empty() ? NOT_READY : queue.getNowait();
+}
+
+function slowGet<T>(queue: Queue<T>): Coro<T> {
+  return queue._getSlow();
 }

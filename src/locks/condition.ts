@@ -3,7 +3,7 @@
  * (Lib/asyncio/locks.py, 3.13: `wait()` re-raises the same CancelledError and passes its
  * notification on when it fails).
  */
-import type { Coro } from "../coroutines.ts";
+import type { Coro, NOT_READY } from "../coroutines.ts";
 import { _getRunningLoop } from "../events.ts";
 import { CancelledError, RuntimeError } from "../exceptions.ts";
 import { inspectAsString } from "../internal/inspect.ts";
@@ -47,6 +47,11 @@ export class Condition {
   /** Whether the underlying lock is held. */
   locked(): boolean {
     return this.#lock.locked();
+  }
+
+  /** @internal `hold()`'s fast path: the underlying lock's. */
+  _tryAcquire(): true | typeof NOT_READY {
+    return this.#lock._tryAcquire();
   }
 
   /** Acquire the underlying lock: `Lock.acquire()`. */

@@ -1,7 +1,7 @@
 /**
  * Event: a one-bit signal between tasks. Mirrors asyncio.Event (Lib/asyncio/locks.py).
  */
-import type { Coro } from "../coroutines.ts";
+import { FastPath, NOT_READY, type Coro } from "../coroutines.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 import { LoopBinding } from "../internal/loop-binding.ts";
 import { Waiters } from "./waiters.ts";
@@ -48,7 +48,12 @@ export class Event {
    *
    * @throws RuntimeError when the Event is bound to a different event loop.
    */
-  *wait(): Coro<true> {
+  wait(): Coro<true> {
+    return new FastPath(this, undefined, tryWait, slowWait);
+  }
+
+  /** @internal `wait` when the flag is not set. */
+  *_waitSlow(): Coro<true> {
     if (this.#value) return true;
     const waiter = this.#waiters.add(this.#binding.loop(this));
     try {
@@ -60,3 +65,11 @@ export class Event {
 }
 
 inspectAsString(Event);
+
+function tryWait(event: Event): true | typeof NOT_READY {
+  return event.isSet() ? true : NOT_READY;
+}
+
+function slowWait(event: Event): Coro<true> {
+  return event._waitSlow();
+}

@@ -2,7 +2,7 @@
  * Lock: mutual exclusion between tasks. Mirrors asyncio.Lock (Lib/asyncio/locks.py, 3.13);
  * `async with lock` becomes `hold()`.
  */
-import type { Coro } from "../coroutines.ts";
+import { FastPath, NOT_READY, type Coro } from "../coroutines.ts";
 import { CancelledError, RuntimeError } from "../exceptions.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 import { LoopBinding } from "../internal/loop-binding.ts";
@@ -50,13 +50,21 @@ export class Lock {
    *
    * @throws RuntimeError when the lock is bound to a different event loop.
    */
-  *acquire(): Coro<true> {
+  acquire(): Coro<true> {
+    return new FastPath(this, undefined, tryAcquire, slowAcquire);
+  }
+
+  /** @internal `acquire` without waiting, or NOT_READY. */
+  _tryAcquire(): true | typeof NOT_READY {
     // Fair: take the fast path only when no live waiter is queued. (Jumping a queue whose
     // waiters are all cancelled is asyncio's optimization.)
-    if (!this.#locked && !this.#waiters.hasActive()) {
-      this.#locked = true;
-      return true;
-    }
+    if (this.#locked || this.#waiters.hasActive()) return NOT_READY;
+    this.#locked = true;
+    return true;
+  }
+
+  /** @internal `acquire` when it has to wait. */
+  *_acquireSlow(): Coro<true> {
     const waiter = this.#waiters.add(this._binding.loop(this));
     try {
       try {
@@ -105,3 +113,11 @@ export class Lock {
 }
 
 inspectAsString(Lock);
+
+function tryAcquire(lock: Lock): true | typeof NOT_READY {
+  return lock._tryAcquire();
+}
+
+function slowAcquire(lock: Lock): Coro<true> {
+  return lock._acquireSlow();
+}

@@ -3,7 +3,7 @@
  * asyncio.BoundedSemaphore (Lib/asyncio/locks.py, 3.13: a successful acquire wakes every
  * waiter that can now proceed). Only integer values (asyncio also takes floats).
  */
-import type { Coro } from "../coroutines.ts";
+import { FastPath, NOT_READY, type Coro } from "../coroutines.ts";
 import { CancelledError } from "../exceptions.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 import { LoopBinding } from "../internal/loop-binding.ts";
@@ -62,11 +62,19 @@ export class Semaphore {
    *
    * @throws RuntimeError when the semaphore is bound to a different event loop.
    */
-  *acquire(): Coro<true> {
-    if (!this.locked()) {
-      this.#value--;
-      return true;
-    }
+  acquire(): Coro<true> {
+    return new FastPath(this, undefined, tryAcquire, slowAcquire);
+  }
+
+  /** @internal `acquire` without waiting, or NOT_READY. */
+  _tryAcquire(): true | typeof NOT_READY {
+    if (this.locked()) return NOT_READY;
+    this.#value--;
+    return true;
+  }
+
+  /** @internal `acquire` when it has to wait. */
+  *_acquireSlow(): Coro<true> {
     const waiter = this.#waiters.add(this.#binding.loop(this));
     try {
       try {
@@ -149,3 +157,11 @@ export class BoundedSemaphore extends Semaphore {
 }
 
 inspectAsString(Semaphore);
+
+function tryAcquire(semaphore: Semaphore): true | typeof NOT_READY {
+  return semaphore._tryAcquire();
+}
+
+function slowAcquire(semaphore: Semaphore): Coro<true> {
+  return semaphore._acquireSlow();
+}

@@ -2,7 +2,7 @@
  * The fair FIFO waiter queue shared by Lock, Event, Condition, Semaphore and the queues
  * (Trio's ParkingLot idea over asyncio's deques of Futures), and the plumbing of `hold()`.
  */
-import { isCoroutine, type Coro } from "../coroutines.ts";
+import { FastPath, isCoroutine, NOT_READY, type Coro } from "../coroutines.ts";
 import { Future } from "../futures.ts";
 import { describe, validateFunction } from "../internal/validate.ts";
 import type { BaseEventLoop } from "../loop/base-event-loop.ts";
@@ -133,6 +133,8 @@ export class Waiters<T> {
 export interface Holdable {
   acquire(): Coro<true>;
   release(): void;
+  /** Acquire without waiting if possible (true), else NOT_READY: `hold()`'s fast path. */
+  _tryAcquire?(): true | typeof NOT_READY;
 }
 
 /**
@@ -141,26 +143,33 @@ export interface Holdable {
  * whatever happens, and return what the body returns. As `async with`: a cancelled
  * acquire releases nothing.
  */
-export function* hold<R>(
-  target: Holdable,
-  body: (() => Coro<R>) | undefined,
-): Coro<Disposable | R> {
-  if (body !== undefined) validateFunction(body, "body");
+export function hold<R>(target: Holdable, body: (() => Coro<R>) | undefined): Coro<Disposable | R> {
+  if (body === undefined) return new FastPath(target, undefined, tryHold, slowHold);
+  return holdWith(target, body);
+}
+
+function tryHold(target: Holdable): Disposable | typeof NOT_READY {
+  if (target._tryAcquire === undefined || target._tryAcquire() === NOT_READY) return NOT_READY;
+  return new Releaser(target);
+}
+
+function* slowHold(target: Holdable): Coro<Disposable> {
   yield* target.acquire();
-  if (body === undefined) return releaser(target);
+  return new Releaser(target);
+}
+
+function* holdWith<R>(target: Holdable, body: () => Coro<R>): Coro<R> {
+  validateFunction(body, "body");
+  yield* target.acquire();
   try {
     const coro: unknown = body();
     if (!isCoroutine(coro)) {
       throw new TypeError(`body must be a generator function, but it returned ${describe(coro)}`);
     }
-    return (yield* coro) as R;
+    return yield* coro as Coro<R>;
   } finally {
     target.release();
   }
-}
-
-function releaser(target: Holdable): Disposable {
-  return new Releaser(target);
 }
 
 /** What `hold()` returns: releases its target once, however often it is disposed. */
