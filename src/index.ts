@@ -102,6 +102,49 @@ export type {
 } from "./net/connect.ts";
 export type { Server, ServerSocket } from "./net/server.ts";
 export type { StartTlsOptions } from "./net/loop-methods.ts";
+// (loop.createDatagramEndpoint, getaddrinfo, getnameinfo, sendfile)
+export type { DatagramEndpointOptions } from "./net/datagram.ts";
+export type { AddrInfo, GetaddrinfoOptions } from "./net/dns.ts";
+export type { SendfileOptions } from "./net/sendfile.ts";
+export {
+  AI_ADDRCONFIG,
+  AI_ALL,
+  AI_CANONNAME,
+  AI_NUMERICHOST,
+  AI_NUMERICSERV,
+  AI_PASSIVE,
+  AI_V4MAPPED,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  NI_DGRAM,
+  NI_NAMEREQD,
+  NI_NOFQDN,
+  NI_NUMERICHOST,
+  NI_NUMERICSERV,
+  SOCK_DGRAM,
+  SOCK_RAW,
+  SOCK_STREAM,
+} from "./net/dns.ts";
+
+// asyncio.streams
+export {
+  StreamReader,
+  StreamReaderProtocol,
+  openConnection,
+  openUnixConnection,
+  startServer,
+  startUnixServer,
+} from "./streams/index.ts";
+export type {
+  ClientConnectedCallback,
+  OpenConnectionOptions,
+  OpenUnixConnectionOptions,
+  StartServerOptions,
+  StartUnixServerOptions,
+  StreamLimitOption,
+  StreamStartTlsOptions,
+  StreamWriter,
+} from "./streams/index.ts";
 
 // Promise interop (no asyncio counterpart)
 export { wrapPromise } from "./interop.ts";

@@ -58,6 +58,20 @@ export class VirtualEventLoop extends BaseEventLoop {
   }
 
   /** @internal */
+  override _batchStart(): number {
+    return performance.now();
+  }
+
+  /**
+   * @internal With real I/O outstanding, give Node a turn every few milliseconds even
+   * while tasks keep the loop busy (`while (!done) yield* sleep(0)` must see its I/O, as
+   * asyncio polls on every iteration). With none, a run stays synchronous.
+   */
+  override _batchExpired(started: number): boolean {
+    return this._hostOps > 0 && performance.now() - started > 4;
+  }
+
+  /** @internal */
   _idle(next: TimerHandle | undefined): boolean {
     const epoch = ++this.#idleEpoch;
     this.#clearJumpTimer();

@@ -350,14 +350,23 @@ function* waitEvent<S extends Socket>(socket: S, event: string): Coro<S> {
       new Promise<S>((resolve, reject) => {
         const onEvent = (): void => {
           socket.off("error", onError);
+          socket.off("close", onClose);
           resolve(socket);
         };
         const onError = (error: Error): void => {
           socket.off(event, onEvent);
+          socket.off("close", onClose);
           reject(error);
+        };
+        // A peer that hangs up mid-handshake may close the socket with no 'error'.
+        const onClose = (): void => {
+          socket.off(event, onEvent);
+          socket.off("error", onError);
+          reject(Object.assign(new Error("Connection lost"), { code: "ECONNRESET" }));
         };
         socket.once(event, onEvent);
         socket.once("error", onError);
+        socket.once("close", onClose);
         signal.addEventListener("abort", () => {
           socket.destroy();
         });
@@ -435,6 +444,10 @@ function makeListener(
       const tlsSocket = new TLSSocket(socket, { isServer: true, secureContext: ssl });
       const seconds = options.sslHandshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
       const timer = setTimeout(() => tlsSocket.destroy(), seconds * 1000);
+      timer.unref();
+      tlsSocket.once("close", () => {
+        clearTimeout(timer);
+      });
       tlsSocket.once("secure", () => {
         clearTimeout(timer);
         tlsSocket.pause();

@@ -1,5 +1,6 @@
 /**
- * The loop's networking methods (`loop.createConnection`, `loop.createServer`, ...), as
+ * The loop's networking methods (`loop.createConnection`, `loop.createServer`,
+ * `loop.createDatagramEndpoint`, `loop.getaddrinfo`, `loop.sendfile`, ...), as
  * asyncio's `BaseEventLoop` has them. They live here, added to BaseEventLoop's prototype,
  * so that the kernel does not depend on the networking modules. Each is a coroutine that
  * must run on the loop it was called on.
@@ -8,8 +9,10 @@ import type { Coro } from "../coroutines.ts";
 import { getRunningLoop } from "../events.ts";
 import { RuntimeError } from "../exceptions.ts";
 import { BaseEventLoop } from "../loop/base-event-loop.ts";
-import type { BaseProtocol } from "../protocols.ts";
-import type { Transport } from "../transports.ts";
+import type { FileHandle } from "node:fs/promises";
+import type { PathLike } from "node:fs";
+import type { BaseProtocol, DatagramProtocol } from "../protocols.ts";
+import type { BaseTransport, DatagramTransport, Transport } from "../transports.ts";
 import {
   createConnection,
   createServer,
@@ -22,6 +25,9 @@ import {
   type ServerSsl,
   type UnixServerOptions,
 } from "./connect.ts";
+import { createDatagramEndpoint, type DatagramEndpointOptions } from "./datagram.ts";
+import { getaddrinfo, getnameinfo, type AddrInfo, type GetaddrinfoOptions } from "./dns.ts";
+import { sendfile, type SendfileOptions } from "./sendfile.ts";
 import type { Server } from "./server.ts";
 import { SocketTransport } from "./socket-transport.ts";
 
@@ -78,6 +84,36 @@ declare module "../loop/base-event-loop.ts" {
       ssl: ClientSsl | ServerSsl,
       options?: StartTlsOptions,
     ): Coro<Transport>;
+    /**
+     * Make a UDP endpoint (bound to `localAddr`, connected to `remoteAddr`, or both) and
+     * attach a protocol; see `createDatagramEndpoint` in the networking guide.
+     */
+    createDatagramEndpoint<P extends DatagramProtocol>(
+      protocolFactory: () => P,
+      options?: DatagramEndpointOptions,
+    ): Coro<[DatagramTransport, P]>;
+    /** Resolve `host` and `port` into `[family, type, proto, canonname, [host, port]]` lists. */
+    getaddrinfo(
+      host: string | null | undefined,
+      port: number | string | null | undefined,
+      options?: GetaddrinfoOptions,
+    ): Coro<AddrInfo[]>;
+    /** The `[host, service]` names of a numeric `[host, port]` address. */
+    getnameinfo(
+      sockaddr: readonly [host: string, port: number, ...rest: number[]],
+      flags?: number,
+    ): Coro<[host: string, service: string]>;
+    /**
+     * Send a file (a FileHandle or a path) over a stream transport; returns the bytes
+     * sent. Node has no zero-copy sendfile: the file is read and written in chunks.
+     */
+    sendfile(
+      transport: BaseTransport,
+      file: FileHandle | PathLike,
+      offset?: number,
+      count?: number | null,
+      options?: SendfileOptions,
+    ): Coro<number>;
   }
 }
 
@@ -127,5 +163,27 @@ Object.assign(BaseEventLoop.prototype, {
     const { socket, owner } = transport._detachSocket();
     const tlsSocket = yield* upgradeSocket(socket, ssl, options);
     return SocketTransport._wrap(this, tlsSocket, protocol, owner, { sslcontext: ssl });
+  },
+  *createDatagramEndpoint(
+    this: BaseEventLoop,
+    ...args: Parameters<typeof createDatagramEndpoint>
+  ): Coro<[DatagramTransport, DatagramProtocol]> {
+    checkLoop(this);
+    return yield* createDatagramEndpoint(...args);
+  },
+  *getaddrinfo(this: BaseEventLoop, ...args: Parameters<typeof getaddrinfo>): Coro<AddrInfo[]> {
+    checkLoop(this);
+    return yield* getaddrinfo(...args);
+  },
+  *getnameinfo(
+    this: BaseEventLoop,
+    ...args: Parameters<typeof getnameinfo>
+  ): Coro<[host: string, service: string]> {
+    checkLoop(this);
+    return yield* getnameinfo(...args);
+  },
+  *sendfile(this: BaseEventLoop, ...args: Parameters<typeof sendfile>): Coro<number> {
+    checkLoop(this);
+    return yield* sendfile(...args);
   },
 });

@@ -80,17 +80,20 @@ export class SocketTransport implements Transport {
     socket.pause();
     this.#owner?._attach(this);
     loop._hostOpStarted();
+    // Three callbacks, as asyncio schedules them: a connectionMade that throws is
+    // reported, and reading still starts and createConnection still returns.
     const onMade = options.onMade;
-    const callMade = options.callConnectionMade ?? true;
+    if (options.callConnectionMade ?? true) {
+      loop._callSoon(() => this.#protocol.connectionMade?.(this), undefined, this.#context);
+    }
     loop._callSoon(
       () => {
-        if (callMade) this.#protocol.connectionMade?.(this);
         if (!this.#closing) this.#startReading();
-        onMade?.();
       },
       undefined,
       this.#context,
     );
+    if (onMade !== undefined) loop._callSoon(onMade, undefined, this.#context);
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
   }
@@ -202,7 +205,10 @@ export class SocketTransport implements Transport {
     checkWrite(data, this.#eofWritten);
     if (data.length === 0) return;
     if (this.#lost || this.#socket.destroyed) {
-      if (++this.#lostWrites === LOG_THRESHOLD_FOR_CONNLOST_WRITES) {
+      // A failed write (a reset peer) destroys the socket at once: report closing now, so
+      // that a write + drain loop stops instead of spinning until the close event is handled.
+      this.#closing = true;
+      if (++this.#lostWrites >= LOG_THRESHOLD_FOR_CONNLOST_WRITES) {
         console.warn("socket.send() raised exception.");
       }
       return;
@@ -349,8 +355,9 @@ export class SocketTransport implements Transport {
   };
 
   readonly #onError = (error: Error): void => {
-    // The 'close' event follows with hadError: remember why.
+    // The 'close' event follows with hadError: remember why, and stop taking writes.
     this.#error ??= error;
+    this.#closing = true;
   };
 
   readonly #onClose = (): void => {
