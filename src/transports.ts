@@ -133,6 +133,11 @@ export class WriteFlowControl {
     this.#call("pauseWriting");
   }
 
+  /** Whether a buffer of `size` bytes would resume a paused protocol. */
+  canResume(size: number): boolean {
+    return this.#paused && size <= this.#low;
+  }
+
   /** The buffer is now `size` bytes after a flush: resume the protocol if at the mark. */
   maybeResume(size: number): void {
     if (!this.#paused || size > this.#low) return;
@@ -146,7 +151,7 @@ export class WriteFlowControl {
       protocol[method]?.();
     } catch (error) {
       this.loop.callExceptionHandler({
-        message: `protocol.${method}() failed`,
+        message: `protocol.${method === "pauseWriting" ? "pause_writing" : "resume_writing"}() failed`,
         exception: error,
         transport: this.transport,
         protocol,

@@ -3,7 +3,7 @@
  * `base_events` and `unix_events` functions, over Node's `net` and `tls`.
  */
 import { lookup } from "node:dns/promises";
-import { existsSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { connect as netConnect, createServer as netCreateServer, type Socket } from "node:net";
 import {
   connect as tlsConnect,
@@ -106,18 +106,20 @@ export function* createConnection<P extends BaseProtocol>(
   const loop = getRunningLoop();
   let socket: Socket;
   let hostname = options.serverHostname ?? null;
+  if (ssl !== null && hostname === null) {
+    if (host == null || host === "") {
+      throw new RangeError("You must set server_hostname when using ssl without a host");
+    }
+    hostname = host;
+  }
   if (options.sock != null) {
     if (host != null || port != null) {
       throw new RangeError("host/port and sock can not be specified at the same time");
     }
     socket = options.sock;
   } else {
-    if (host == null && port == null)
+    if (host == null && port == null) {
       throw new RangeError("host and port was not specified and no sock specified");
-    if (ssl !== null && hostname === null) {
-      if (host == null)
-        throw new RangeError("You must set server_hostname when using ssl without a host");
-      hostname = host;
     }
     socket = yield* connectSocket(host ?? "localhost", port ?? 0, options);
   }
@@ -142,6 +144,10 @@ export function* createUnixConnection<P extends BaseProtocol>(
   const ssl = options.ssl ?? null;
   checkSslOptions(ssl, options);
   const loop = getRunningLoop();
+  const hostname = options.serverHostname ?? null;
+  if (ssl !== null && hostname === null) {
+    throw new RangeError("you have to pass server_hostname when using ssl");
+  }
   let socket: Socket;
   if (options.sock != null) {
     if (path != null) throw new RangeError("path and sock can not be specified at the same time");
@@ -151,12 +157,13 @@ export function* createUnixConnection<P extends BaseProtocol>(
       throw new TypeError(`path must be a string, got ${describe(path)}`);
     socket = yield* waitConnected(netConnect({ path, allowHalfOpen: true }));
   }
+  // asyncio's names for a Unix socket's ends: the path, and "" for the unnamed client.
+  const extra: Record<string, unknown> = { peername: path ?? "", sockname: "" };
   if (ssl !== null) {
-    const hostname = options.serverHostname ?? null;
-    if (hostname === null) throw new RangeError("you have to pass server_hostname when using ssl");
     socket = yield* startClientTls(loop, socket, ssl, hostname, options.sslHandshakeTimeout);
+    extra.sslcontext = ssl;
   }
-  return yield* attach(loop, socket, protocolFactory, {}, ssl === null);
+  return yield* attach(loop, socket, protocolFactory, extra, ssl === null);
 }
 
 /**
@@ -192,7 +199,7 @@ export function* createServer(
     }
   }
   const listeners = hosts.map((address) =>
-    makeListener(ssl, options, (server, done) => {
+    makeListener(loop, ssl, options, (server, done) => {
       server.once("error", done);
       server.listen(
         {
@@ -228,22 +235,33 @@ export function* createUnixServer(
   if (path !== "" && !path.startsWith("\0") && existsSync(path) && statSync(path).isSocket()) {
     unlinkSync(path);
   }
-  const listener = makeListener(ssl, options, (server, done) => {
+  let inode = -1;
+  const listener = makeListener(loop, ssl, options, (server, done) => {
     server.once("error", done);
     server.listen({ path, backlog: options.backlog ?? 100 }, () => {
       server.off("error", done);
+      inode = socketInode(path);
       done();
     });
   });
-  if (options.cleanupSocket ?? true) {
-    listener.cleanup = () => {
+  listener.extra = { peername: "", sockname: path };
+  const cleanup = options.cleanupSocket ?? true;
+  listener.close = (server) => {
+    // Node removes the socket file when the server closes. Keep it when asked to
+    // (cleanupSocket: false), or when it is no longer ours (replaced since, asyncio 3.13).
+    let kept: string | null = null;
+    const current = socketInode(path);
+    if (current !== -1 && (!cleanup || current !== inode)) {
+      kept = `${path}.${process.pid}.${Date.now()}.keep`;
       try {
-        if (existsSync(path) && statSync(path).isSocket()) unlinkSync(path);
+        linkSync(path, kept);
       } catch {
-        // Someone else removed or replaced it: nothing to clean up.
+        kept = null;
       }
-    };
-  }
+    }
+    server.close();
+    if (kept !== null) renameSync(kept, path);
+  };
   const server = new Server(loop, protocolFactory, [listener]);
   if (options.startServing ?? true) yield* server.startServing();
   return server;
@@ -401,8 +419,22 @@ function* acceptTls(
   context: SecureContext,
   timeout: number | null | undefined,
 ): Coro<TLSSocket> {
-  const tlsSocket = new TLSSocket(socket, { isServer: true, secureContext: context });
-  return yield* handshake(loop, tlsSocket, "secure", timeout);
+  let tlsSocket: TLSSocket | null = null;
+  const secured = yield* wrapPromise(
+    (signal) =>
+      new Promise<TLSSocket | null>((resolve) => {
+        tlsSocket = serverHandshake(loop, socket, context, timeout, resolve);
+        signal.addEventListener("abort", () => {
+          tlsSocket?.destroy();
+        });
+      }),
+  );
+  if (secured === null) {
+    throw Object.assign(new Error("TLS handshake failed or the peer closed the connection"), {
+      code: "ECONNRESET",
+    });
+  }
+  return secured;
 }
 
 /** Wait for the TLS handshake, aborting the connection after `timeout` seconds. */
@@ -427,41 +459,90 @@ function* handshake(
 
 /** A Listener for createServer: plain TCP/Unix, or TLS upgraded after accept. */
 function makeListener(
+  loop: BaseEventLoop,
   ssl: SecureContext | null,
   options: { keepAlive?: boolean | undefined; sslHandshakeTimeout?: number | null | undefined },
   listen: Listener["listen"],
 ): Listener {
   const server = netCreateServer({ allowHalfOpen: true, pauseOnConnect: true });
-  const listener: Listener = { server, listen };
+  const listener: Listener = { server, listen, tls: ssl !== null };
   if (options.keepAlive === true || ssl !== null) {
-    listener.accept = (socket, wrap) => {
+    listener.accept = (socket, done) => {
       if (options.keepAlive === true) socket.setKeepAlive(true);
       if (ssl === null) {
-        wrap(socket);
+        done(socket);
         return;
       }
-      socket.resume();
-      const tlsSocket = new TLSSocket(socket, { isServer: true, secureContext: ssl });
-      const seconds = options.sslHandshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-      const timer = setTimeout(() => tlsSocket.destroy(), seconds * 1000);
-      timer.unref();
-      tlsSocket.once("close", () => {
-        clearTimeout(timer);
-      });
-      tlsSocket.once("secure", () => {
-        clearTimeout(timer);
-        tlsSocket.pause();
-        wrap(tlsSocket, { sslcontext: ssl });
-      });
-      tlsSocket.once("error", () => {
-        // A failed handshake (a plain-text client, a bad certificate) only ends that
+      serverHandshake(loop, socket, ssl, options.sslHandshakeTimeout, (tlsSocket) => {
+        // A failed handshake (a plain-text client, a rejected certificate) only ends that
         // connection; the server goes on.
-        clearTimeout(timer);
-        tlsSocket.destroy();
+        done(tlsSocket, tlsSocket === null ? undefined : { sslcontext: ssl });
       });
     };
   }
   return listener;
+}
+
+/**
+ * The server side of a TLS handshake on `socket`; `done(tlsSocket)` once it is secure,
+ * `done(null)` if it failed, timed out or the peer went away. The TLS socket is read
+ * during the handshake, so a peer that hangs up is noticed at once; application data
+ * that arrives with the end of the handshake is kept for the transport.
+ */
+function serverHandshake(
+  loop: BaseEventLoop,
+  socket: Socket,
+  context: SecureContext,
+  timeout: number | null | undefined,
+  done: (tlsSocket: TLSSocket | null) => void,
+): TLSSocket {
+  const tlsSocket = new TLSSocket(socket, { isServer: true, secureContext: context });
+  const early: Buffer[] = [];
+  let settled = false;
+  const finish = (ok: boolean): void => {
+    if (settled) return;
+    settled = true;
+    timer.cancel();
+    tlsSocket.off("data", collect);
+    if (ok) {
+      tlsSocket.pause();
+      for (let i = early.length - 1; i >= 0; i--) tlsSocket.unshift(early[i]);
+      done(tlsSocket);
+    } else {
+      tlsSocket.destroy();
+      done(null);
+    }
+  };
+  const collect = (chunk: Buffer): void => {
+    early.push(chunk);
+  };
+  const seconds = timeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const timer = loop.callLater(seconds, () => {
+    finish(false);
+  });
+  tlsSocket.on("data", collect);
+  tlsSocket.once("secure", () => {
+    finish(true);
+  });
+  tlsSocket.once("end", () => {
+    finish(false);
+  });
+  tlsSocket.once("close", () => {
+    finish(false);
+  });
+  tlsSocket.once("error", () => {
+    finish(false);
+  });
+  return tlsSocket;
+}
+
+/** The inode of the file at `path`, or -1 if there is none. */
+function socketInode(path: string): number {
+  try {
+    return lstatSync(path).ino;
+  } catch {
+    return -1;
+  }
 }
 
 function serverSsl(ssl: ServerSsl | null | undefined | boolean): SecureContext | null {
@@ -510,9 +591,12 @@ function* resolveAll(host: string, family: 0 | 4 | 6): Coro<string[]> {
 
 /** asyncio's error for a connection whose every attempt failed. */
 function connectionError(error: unknown, allErrors: boolean): unknown {
-  if (!(error instanceof AggregateError) || error.errors.length === 0) return error;
-  const errors = error.errors as unknown[];
+  const errors =
+    error instanceof AggregateError && error.errors.length > 0
+      ? (error.errors as unknown[])
+      : [error];
   if (allErrors) return new ExceptionGroup("create_connection failed", errors);
+  if (!(error instanceof AggregateError) || error.errors.length === 0) return error;
   if (errors.length === 1) return errors[0];
   const messages = errors.map((each) => String(each instanceof Error ? each.message : each));
   if (messages.every((message) => message === messages[0])) return errors[0];

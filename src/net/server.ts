@@ -28,12 +28,22 @@ export interface Listener {
   server: NetServer;
   /** Start listening. */
   listen(server: NetServer, done: (error?: Error) => void): void;
-  /** Turn an accepted socket into a transport (TLS handshakes first). */
+  /** Whether connections are TLS (their transports cannot write EOF). */
+  tls?: boolean | undefined;
+  /** Extra info for every accepted transport (a Unix socket's names). */
+  extra?: Record<string, unknown> | undefined;
+  /**
+   * Prepare an accepted socket (a TLS handshake): `done(socket, extra)` when it is ready,
+   * `done(null)` if it failed. Until then it counts as one of the server's connections.
+   */
   accept?:
-    | ((socket: Socket, wrap: (socket: Socket, extra?: Record<string, unknown>) => void) => void)
+    | ((
+        socket: Socket,
+        done: (ready: Socket | null, extra?: Record<string, unknown>) => void,
+      ) => void)
     | undefined;
-  /** Called once the server is closed (a Unix socket file is removed). */
-  cleanup?: (() => void) | undefined;
+  /** Stop listening; default `server.close()` (a Unix listener keeps its file if asked). */
+  close?: ((server: NetServer) => void) | undefined;
 }
 
 /**
@@ -51,6 +61,8 @@ export class Server implements TransportOwner {
   #serving = false;
   #active = 0;
   readonly #transports = new Set<SocketTransport>();
+  /** Accepted sockets still in their TLS handshake; each counts in #active. */
+  readonly #pending = new Set<Socket>();
   /** Waiters of waitClosed(); null once woken for good. */
   #waiters: Future<undefined>[] | null = [];
   #serveForever: Future<never> | null = null;
@@ -141,10 +153,9 @@ export class Server implements TransportOwner {
     this.#serving = false;
     for (const listener of listeners) {
       if (this.#listening) {
-        listener.server.close(() => listener.cleanup?.());
+        if (listener.close === undefined) listener.server.close();
+        else listener.close(listener.server);
         this.#loop._hostOpFinished();
-      } else {
-        listener.cleanup?.();
       }
     }
     this.#listening = false;
@@ -154,11 +165,13 @@ export class Server implements TransportOwner {
 
   /** Close every connection the server accepted (their buffers are flushed first). */
   closeClients(): void {
+    for (const socket of [...this.#pending]) socket.destroy();
     for (const transport of [...this.#transports]) transport.close();
   }
 
   /** Abort every connection the server accepted. */
   abortClients(): void {
+    for (const socket of [...this.#pending]) socket.destroy();
     for (const transport of [...this.#transports]) transport.abort();
   }
 
@@ -230,14 +243,30 @@ export class Server implements TransportOwner {
       socket.destroy();
       return;
     }
-    const wrap = (connected: Socket, extra?: Record<string, unknown>): void => {
-      this.#loop._callSoonFromHost(this.#accept, [connected, extra], this.#context);
-    };
-    if (listener.accept === undefined) wrap(socket);
-    else listener.accept(socket, wrap);
+    if (listener.accept === undefined) {
+      this.#loop._callSoonFromHost(this.#accept, [socket, listener, undefined], this.#context);
+      return;
+    }
+    // Counted as a connection while it is being prepared (asyncio attaches the transport
+    // before the TLS handshake): closeClients() and waitClosed() see it.
+    this.#active++;
+    this.#pending.add(socket);
+    listener.accept(socket, (ready, extra) => {
+      this.#pending.delete(socket);
+      this.#active--;
+      if (ready !== null) {
+        this.#loop._callSoonFromHost(this.#accept, [ready, listener, extra], this.#context);
+      } else if (this.#active === 0 && this.#listeners === null) {
+        this.#wakeup();
+      }
+    });
   }
 
-  readonly #accept = (socket: Socket, extra: Record<string, unknown> | undefined): void => {
+  readonly #accept = (
+    socket: Socket,
+    listener: Listener,
+    extra: Record<string, unknown> | undefined,
+  ): void => {
     if (this.#listeners === null) {
       socket.destroy();
       return;
@@ -253,7 +282,11 @@ export class Server implements TransportOwner {
       });
       return;
     }
-    new SocketTransport(this.#loop, socket, protocol, { owner: this, extra: extra ?? {} });
+    new SocketTransport(this.#loop, socket, protocol, {
+      owner: this,
+      extra: { ...listener.extra, ...extra },
+      canWriteEof: listener.tls !== true,
+    });
   };
 
   #wakeup(): void {

@@ -44,6 +44,8 @@ export class SocketTransport implements Transport {
   #protocol: BaseProtocol;
   #closing = false;
   #eofWritten = false;
+  /** close() was called with data buffered: end the connection once it is flushed. */
+  #closeWhenFlushed = false;
   #reading = true;
   /** Whether connectionLost was scheduled (it is, exactly once). */
   #lost = false;
@@ -115,6 +117,7 @@ export class SocketTransport implements Transport {
   // ---- BaseTransport --------------------------------------------------------------------
 
   getExtraInfo(name: string, defaultValue?: unknown): unknown {
+    if (name in this.#extra) return this.#extra[name];
     switch (name) {
       case "peername": {
         const socket = this.#socket;
@@ -137,7 +140,7 @@ export class SocketTransport implements Transport {
       case "ssl_object":
         return isTls(this.#socket) ? this.#socket : defaultValue;
       default:
-        return name in this.#extra ? this.#extra[name] : defaultValue;
+        return defaultValue;
     }
   }
 
@@ -154,10 +157,9 @@ export class SocketTransport implements Transport {
       this.#socket.destroy();
       this.#connectionLost(null);
     } else {
-      // Flush what is buffered, then connectionLost (asyncio waits for the buffer too).
-      this.#socket.end(() => {
-        this.#socket.destroy();
-      });
+      // Flush what is buffered (writes made meanwhile too, as asyncio accepts them), then
+      // end the connection and call connectionLost: #onWritten sees the buffer empty.
+      this.#closeWhenFlushed = true;
     }
   }
 
@@ -351,7 +353,21 @@ export class SocketTransport implements Transport {
 
   readonly #onWritten = (): void => {
     if (this.#lost) return;
-    this.#flow.maybeResume(this.#socket.writableLength);
+    const size = this.#socket.writableLength;
+    // resumeWriting runs on the loop, like every protocol callback.
+    if (this.#flow.canResume(size)) {
+      this.#loop._callSoonFromHost(this.#resumeWriting, undefined, this.#context);
+    }
+    if (this.#closeWhenFlushed && size === 0) {
+      this.#closeWhenFlushed = false;
+      this.#socket.end(() => {
+        this.#socket.destroy();
+      });
+    }
+  };
+
+  readonly #resumeWriting = (): void => {
+    if (!this.#lost) this.#flow.maybeResume(this.#socket.writableLength);
   };
 
   readonly #onError = (error: Error): void => {
