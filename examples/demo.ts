@@ -91,7 +91,12 @@ function* main(): Coro<void> {
     });
   } catch (error) {
     exceptStar(error, [
-      [PageError, (group) => log(`task group failed: ${String(group.exceptions[0])}`)],
+      [
+        PageError,
+        (group) => {
+          log(`task group failed: ${String(group.exceptions[0])}`);
+        },
+      ],
     ]);
   }
 
