@@ -10,7 +10,6 @@ import { describe } from "../internal/validate.ts";
 import type { ClientSsl, ServerSsl } from "../net/connect.ts";
 import "../net/loop-methods.ts";
 import type { BaseProtocol } from "../protocols.ts";
-import { shield } from "../shield.ts";
 import { sleep } from "../sleep.ts";
 import type { Transport } from "../transports.ts";
 import type { StreamReader } from "./reader.ts";
@@ -95,14 +94,15 @@ export class StreamWriter {
   }
 
   /**
-   * Wait until the connection is closed. Cancelling one wait affects no other (asyncio
-   * parity break: there, it cancels the shared close future, and every later
-   * `wait_closed()` throws CancelledError).
+   * Wait until the connection is closed. As in asyncio, every call waits on one shared
+   * Future: cancelling a waiting task cancels it, and later calls then throw
+   * CancelledError. (Shielding it would cost an extra loop iteration, and a server's
+   * `waitClosed()` would then return before its handlers finished.)
    *
    * @throws the error the connection was lost with, if any.
    */
   *waitClosed(): Coro<void> {
-    yield* shield(this.#protocol._getCloseWaiter(this));
+    yield* this.#protocol._getCloseWaiter(this);
   }
 
   /** The transport's information: `peername`, `sockname`, `socket`, `sslcontext`, ... */
