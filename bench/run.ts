@@ -4,13 +4,16 @@
 // one of memory sizes, the comparisons with npm peers (async-mutex, p-queue), and writes
 // it all to bench/results/latest.json.
 //
-//   npm run bench -- [FILTER...] [-n N] [--quick] [--repeat R]
+//   npm run bench -- [FILTER...] [-n N] [--quick] [--repeat R] [--echo-seconds S]
+//                    [--echo-repeat R]
 //
 // FILTER keeps the rows whose `workload/variant` contains one of the strings ("tasks",
 // "chain1", "call_soon/"); a peer's row runs whenever the tsyncio row it is compared with
 // does. -n sets every workload's count (async_tree: the biggest tree with at most n nodes);
 // --quick divides the default counts by 10; --repeat sets how many runs each median is
-// taken over (default 3).
+// taken over (default 3). The echo rows (echo/1KiB, echo/10KiB, echo/100KiB; bench/echo.ts)
+// run each echo server once per size, 100 KiB `--repeat` times (every size --echo-repeat
+// times), for --echo-seconds each.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -19,6 +22,14 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { asyncTree } from "./async-tree.ts";
 import { callSoon } from "./call-soon.ts";
+import {
+  ECHO_SIZES,
+  echoLabel,
+  echoRepeat,
+  printEchoTable,
+  runEcho,
+  type EchoReport,
+} from "./echo.ts";
 import { event } from "./event.ts";
 import { lock } from "./lock.ts";
 import { taskMemory } from "./memory.ts";
@@ -72,6 +83,10 @@ const TARGET_VS_CPYTHON = 10;
 const TARGET_TASK_OVER_PROMISE = 2;
 const TASK_ROW = "tasks/create_await";
 const PROMISE_ROW = "promise_all/promise_all";
+/** The echo load: connections, measured seconds per run after the warm-up seconds. */
+const ECHO_CONNS = 10;
+const ECHO_SECONDS = 1.5;
+const ECHO_WARMUP = 0.5;
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BENCH_REF = process.env.TSYNCIO_BENCH_REF ?? join(ROOT, "..", "shared", "bench-ref");
@@ -142,6 +157,8 @@ function parseOptions(): {
   n: number | undefined;
   quick: boolean;
   repeat: number;
+  echoSeconds: number | undefined;
+  echoRepeat: number | undefined;
 } {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -149,6 +166,8 @@ function parseOptions(): {
       n: { type: "string", short: "n" },
       quick: { type: "boolean", default: false },
       repeat: { type: "string", default: "3" },
+      "echo-seconds": { type: "string" },
+      "echo-repeat": { type: "string" },
     },
   });
   const n = values.n === undefined ? undefined : Number(values.n);
@@ -159,7 +178,17 @@ function parseOptions(): {
   if (!(Number.isInteger(repeat) && repeat > 0)) {
     throw new TypeError(`--repeat must be a positive integer, got ${values.repeat}`);
   }
-  return { filters: positionals, n, quick: values.quick, repeat };
+  const echoSeconds =
+    values["echo-seconds"] === undefined ? undefined : Number(values["echo-seconds"]);
+  if (echoSeconds !== undefined && !(echoSeconds > 0)) {
+    throw new TypeError(`--echo-seconds must be a positive number, got ${values["echo-seconds"]}`);
+  }
+  const echoRepeat =
+    values["echo-repeat"] === undefined ? undefined : Number(values["echo-repeat"]);
+  if (echoRepeat !== undefined && !(Number.isInteger(echoRepeat) && echoRepeat > 0)) {
+    throw new TypeError(`--echo-repeat must be a positive integer, got ${values["echo-repeat"]}`);
+  }
+  return { filters: positionals, n, quick: values.quick, repeat, echoSeconds, echoRepeat };
 }
 
 /** Run `python3 args` with `env` added; returns stdout, or throws with stderr's tail. */
@@ -466,7 +495,23 @@ async function main(): Promise<void> {
     }
     rows.push(...workloadRows);
   }
-  if (rows.length === 0 && sizeRows.length === 0) {
+  // The echo rows: every echo server, one at a time, under one load generator.
+  const echoSizes = ECHO_SIZES.map(echoLabel).filter(selected);
+  let echo: EchoReport | null = null;
+  if (echoSizes.length > 0) {
+    const skippedColumn = (column: Interpreter["column"]): string | null =>
+      interpreters.find((interpreter) => interpreter.column === column)?.skipped ?? null;
+    echo = await runEcho({
+      benchRef: BENCH_REF,
+      conns: ECHO_CONNS,
+      seconds: options.echoSeconds ?? (options.quick ? 1 : ECHO_SECONDS),
+      warmup: options.quick ? 0.3 : ECHO_WARMUP,
+      repeat: options.echoRepeat ?? (options.quick ? 1 : echoRepeat(options.repeat)),
+      skipped: { cpython: skippedColumn("cpython"), uvloop: skippedColumn("uvloop") },
+      sizes: echoSizes,
+    });
+  }
+  if (rows.length === 0 && sizeRows.length === 0 && echo === null) {
     console.error(`no workload matches ${options.filters.join(", ")}`);
     process.exitCode = 1;
     return;
@@ -504,6 +549,11 @@ async function main(): Promise<void> {
     console.log();
   }
 
+  if (echo !== null && echo.rows.length > 0) {
+    printEchoTable(echo);
+    console.log();
+  }
+
   const taskRow = rows.find((row) => `${row.workload}/${row.variant}` === TASK_ROW);
   const promiseRow = rows.find((row) => `${row.workload}/${row.variant}` === PROMISE_ROW);
   // Cost per operation is 1 / (ops/s): task cost over Promise.all entry cost.
@@ -528,6 +578,10 @@ async function main(): Promise<void> {
         `task cost: ${formatRatio(taskOverPromise)} Promise.all entries (target <= ${TARGET_TASK_OVER_PROMISE}x)`,
       );
     }
+  }
+  if (echo !== null) {
+    missed.push(...echo.missed);
+    for (const note of echo.skipped) console.log(note);
   }
   for (const interpreter of interpreters) {
     if (interpreter.skipped !== null)
@@ -561,6 +615,7 @@ async function main(): Promise<void> {
     memory_rows: sizeRows,
     peers,
     task_over_promise_all: taskOverPromise,
+    echo,
     targets: {
       vs_cpython: TARGET_VS_CPYTHON,
       task_over_promise_all: TARGET_TASK_OVER_PROMISE,
