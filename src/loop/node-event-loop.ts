@@ -32,6 +32,9 @@ export class EventLoop extends BaseEventLoop {
   /** @internal */
   _idle(next: TimerHandle | undefined): boolean {
     if (next === undefined) return false;
+    // A host timer armed for this timer (or an earlier one) will drive the loop: no need
+    // to read the clock (this runs after every I/O event).
+    if (this.#hostTimer !== null && this.#hostTimerWhen <= next._when) return false;
     const delay = next._when - this.time();
     if (delay <= 0) return true;
     if (this.#hostTimer !== null) {

@@ -77,6 +77,11 @@ export class FlowControl {
     }
   }
 
+  /** Whether `drainHelper()` would return at once. */
+  ready(): boolean {
+    return !this.#connectionLost && !this.#paused;
+  }
+
   /** Wait while writing is paused; throw `Connection lost` once the connection is gone. */
   *drainHelper(): Coro<void> {
     if (this.#connectionLost) throw connectionLostError();
@@ -208,6 +213,11 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
   /** @internal */
   _drainHelper(): Coro<void> {
     return this.#flow.drainHelper();
+  }
+
+  /** @internal */
+  _drainReady(): boolean {
+    return this.#flow.ready();
   }
 
   /** @internal */

@@ -2,7 +2,7 @@
  * StreamWriter: the sending end of a stream, a Transport plus `drain()` for flow control,
  * as asyncio's `streams.StreamWriter` (3.13).
  */
-import type { Coro } from "../coroutines.ts";
+import { FastPath, NOT_READY, type Coro } from "../coroutines.ts";
 import { getRunningLoop } from "../events.ts";
 import type { Future } from "../futures.ts";
 import { inspectAsString } from "../internal/inspect.ts";
@@ -30,6 +30,8 @@ export interface StreamStartTlsOptions {
  */
 export interface WriterProtocol extends BaseProtocol {
   _drainHelper(): Coro<void>;
+  /** Whether a drain would return at once: connected and not paused. */
+  _drainReady?(): boolean;
   _getCloseWaiter(writer: StreamWriter): Future<undefined>;
   _isServerSide?(): boolean;
   _replaceTransport?(transport: Transport): void;
@@ -119,7 +121,24 @@ export class StreamWriter {
    *   is lost. While closing, it first gives the loop one iteration, so that a
    *   `write(); drain()` loop sees the connection go.
    */
-  *drain(): Coro<void> {
+  drain(): Coro<void> {
+    // Most drains find nothing to wait for: no generator then (FastPath).
+    return new FastPath(this, undefined, tryDrain, slowDrain);
+  }
+
+  /** @internal `drain` without waiting, or NOT_READY. */
+  _tryDrain(): undefined | typeof NOT_READY {
+    const reader = this.#reader;
+    if (reader !== null) {
+      const error = reader.exception();
+      if (error !== null) throw error;
+    }
+    if (this.#transport.isClosing() || this.#protocol._drainReady?.() !== true) return NOT_READY;
+    return undefined;
+  }
+
+  /** @internal `drain` when it may wait. */
+  *_drainSlow(): Coro<undefined> {
     const reader = this.#reader;
     if (reader !== null) {
       const error = reader.exception();
@@ -127,6 +146,7 @@ export class StreamWriter {
     }
     if (this.#transport.isClosing()) yield* sleep(0);
     yield* this.#protocol._drainHelper();
+    return undefined;
   }
 
   /**
@@ -155,3 +175,11 @@ export class StreamWriter {
 }
 
 inspectAsString(StreamWriter);
+
+function tryDrain(writer: StreamWriter): undefined | typeof NOT_READY {
+  return writer._tryDrain();
+}
+
+function slowDrain(writer: StreamWriter): Coro<undefined> {
+  return writer._drainSlow();
+}
