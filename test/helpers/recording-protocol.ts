@@ -299,3 +299,28 @@ export function tcpHandles(): number {
 export function assertNoHostOps(): void {
   assert.equal(getRunningLoop()._hostOps, 0, "the loop still counts outstanding I/O");
 }
+
+/**
+ * A server on `host`:0 whose connections each get a new RecordingProtocol, tracked for
+ * cleanup; returns it, the protocols as they are made, and its port.
+ */
+export function* recordingServer(
+  options: Parameters<ReturnType<typeof getRunningLoop>["createServer"]>[3] = {},
+  host: string | readonly string[] = "127.0.0.1",
+): Coro<{ server: Server; protocols: RecordingProtocol[]; port: number }> {
+  const protocols: RecordingProtocol[] = [];
+  const server = yield* getRunningLoop().createServer(
+    () => {
+      const protocol = new RecordingProtocol();
+      protocols.push(protocol);
+      return protocol;
+    },
+    host,
+    0,
+    options,
+  );
+  trackServer(server);
+  const sockets = server.sockets;
+  const port = sockets.length === 0 ? 0 : (sockets[0]!.getsockname() as [string, number])[1];
+  return { server, protocols, port };
+}

@@ -26,6 +26,7 @@ import {
   nodeConnect,
   readText,
   readUntilClosed,
+  recordingServer,
   trackServer,
 } from "../helpers/recording-protocol.ts";
 
@@ -41,25 +42,6 @@ function portOf(server: Server, index = 0): number {
 }
 
 /** A server of RecordingProtocols on 127.0.0.1, and the protocols it made. */
-function* recordingServer(
-  options: Parameters<ReturnType<typeof getRunningLoop>["createServer"]>[3] = {},
-  host: string | readonly string[] = LOCALHOST,
-): Coro<{ server: Server; protocols: RecordingProtocol[] }> {
-  const protocols: RecordingProtocol[] = [];
-  const server = yield* getRunningLoop().createServer(
-    () => {
-      const protocol = new RecordingProtocol();
-      protocols.push(protocol);
-      return protocol;
-    },
-    host,
-    0,
-    options,
-  );
-  trackServer(server);
-  return { server, protocols };
-}
-
 /** Wait until the server made `count` protocols and each has run connectionMade. */
 function* madeProtocols(protocols: RecordingProtocol[], count: number): Coro<void> {
   for (let i = 0; i < 200 && protocols.length < count; i++) yield* wrapPromise(delay(1));

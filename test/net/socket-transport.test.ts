@@ -30,6 +30,7 @@ import {
   nodeConnect,
   nodeServer,
   readUntilClosed,
+  recordingServer,
   trackServer,
   type NodePeerServer,
 } from "../helpers/recording-protocol.ts";
@@ -96,18 +97,7 @@ describe("SocketTransport callbacks", () => {
 
   it("calls them in the same order on a connection a server accepted (real I/O)", () =>
     runVirtual(function* () {
-      const protocols: RecordingProtocol[] = [];
-      const server = yield* getRunningLoop().createServer(
-        () => {
-          const protocol = new RecordingProtocol();
-          protocols.push(protocol);
-          return protocol;
-        },
-        LOCALHOST,
-        0,
-      );
-      trackServer(server);
-      const port = (server.sockets[0]!.getsockname() as [string, number])[1];
+      const { server, protocols, port } = yield* recordingServer({}, LOCALHOST);
       const client = yield* nodeConnect({ host: LOCALHOST, port });
       client.end("ping");
       const received = yield* wrapPromise(readUntilClosed(client));
@@ -461,18 +451,7 @@ describe("SocketTransport half-close", () => {
 
   it("eofReceived returning a falsy value closes the transport (real I/O)", () =>
     runVirtual(function* () {
-      const protocols: RecordingProtocol[] = [];
-      const server = yield* getRunningLoop().createServer(
-        () => {
-          const protocol = new RecordingProtocol();
-          protocols.push(protocol);
-          return protocol;
-        },
-        LOCALHOST,
-        0,
-      );
-      trackServer(server);
-      const port = (server.sockets[0]!.getsockname() as [string, number])[1];
+      const { server, protocols, port } = yield* recordingServer({}, LOCALHOST);
       const client = yield* nodeConnect({ host: LOCALHOST, port });
       const received = readUntilClosed(client, { endOnEof: false });
       client.end("ping");
