@@ -43,6 +43,25 @@ export class SendfileNotAvailableError extends RuntimeError {
   override name = "SendfileNotAvailableError";
 }
 
+/**
+ * The process is gone: a signal sent through a subprocess transport (or `Process`) after
+ * the child exited and its pipes closed. Python's builtin of the same name; `code` is
+ * Node's `"ESRCH"`.
+ */
+export class ProcessLookupError extends Error {
+  override name = "ProcessLookupError";
+  readonly code: string = "ESRCH";
+}
+
+/**
+ * The program was interrupted with Ctrl-C (SIGINT): what `run()` and `Runner.run()` throw
+ * when the main task, cancelled by the first SIGINT, ends cancelled. As in Python, it is
+ * not a CancelledError: the program as a whole is being stopped.
+ */
+export class KeyboardInterrupt extends Error {
+  override name = "KeyboardInterrupt";
+}
+
 /** The stream ended before the expected number of bytes (or the separator) arrived. */
 export class IncompleteReadError extends Error {
   override name = "IncompleteReadError";

@@ -7,7 +7,12 @@
  * `eofReceived`? → `connectionLost`, each on its own loop iteration or later, never from
  * inside the call that caused it. `pauseWriting`/`resumeWriting` come in pairs.
  */
-import type { BaseTransport, DatagramTransport, Transport } from "./transports.ts";
+import type {
+  BaseTransport,
+  DatagramTransport,
+  SubprocessTransport,
+  Transport,
+} from "./transports.ts";
 
 /** The callbacks every protocol may have. */
 export interface BaseProtocol {
@@ -56,6 +61,22 @@ export interface DatagramProtocol extends BaseProtocol {
   datagramReceived(data: Uint8Array, address: DatagramAddress): void;
   /** A send or receive failed (e.g. ICMP port unreachable); the endpoint stays open. */
   errorReceived?(error: Error): void;
+}
+
+/**
+ * A child process's protocol, as asyncio's `SubprocessProtocol`. For each pipe (fd 0, 1,
+ * 2), `pipeDataReceived`* then `pipeConnectionLost` once; `processExited` comes when the
+ * child exits, in any order with the pipes' events; `connectionLost(null)` last, once the
+ * child has exited and every pipe is closed.
+ */
+export interface SubprocessProtocol extends BaseProtocol {
+  connectionMade?(transport: SubprocessTransport): void;
+  /** The child wrote `data` to its stdout (fd 1) or stderr (fd 2). */
+  pipeDataReceived?(fd: number, data: Uint8Array): void;
+  /** The pipe `fd` closed: `error` is null at EOF, else why. */
+  pipeConnectionLost?(fd: number, error: Error | null): void;
+  /** The child exited; its return code is `transport.getReturncode()`. */
+  processExited?(): void;
 }
 
 /** Whether `protocol` is buffered (has `getBuffer`), as the transports decide. */

@@ -66,6 +66,33 @@ export interface WriteTransport extends BaseTransport {
 /** A bidirectional stream transport (TCP, TLS, Unix sockets). */
 export interface Transport extends ReadTransport, WriteTransport {}
 
+/**
+ * A child process and its pipes, as asyncio's `SubprocessTransport`. `close()` closes the
+ * pipes and kills the child if it is still running.
+ */
+export interface SubprocessTransport extends BaseTransport {
+  /** The pid, the state and the pipes, as asyncio's repr. */
+  toString(): string;
+  /** The child's process id. */
+  getPid(): number;
+  /**
+   * The child's return code: null while it runs, its exit status once it exited, or
+   * minus the signal's number when a signal killed it (`-9` for SIGKILL).
+   */
+  getReturncode(): number | null;
+  /** The transport of pipe `fd` (0 stdin, 1 stdout, 2 stderr), or null if it is not a pipe. */
+  getPipeTransport(fd: number): ReadTransport | WriteTransport | null;
+  /**
+   * Send `signal` (a number or a name such as `"SIGTERM"`) to the child. Ignored if the child
+   * exited but is not yet reported; ProcessLookupError once the transport is finished.
+   */
+  sendSignal(signal: number | NodeJS.Signals): void;
+  /** `sendSignal("SIGTERM")`. */
+  terminate(): void;
+  /** `sendSignal("SIGKILL")`. */
+  kill(): void;
+}
+
 /** A datagram (UDP) transport. */
 export interface DatagramTransport extends BaseTransport {
   /**

@@ -199,7 +199,16 @@ export abstract class BaseEventLoop {
     this.#readyLength = 0;
     this.#timers.clear();
     this._closeHost();
+    const hooks = [...this._closeHooks];
+    this._closeHooks.clear();
+    for (const hook of hooks) hook();
   }
+
+  /**
+   * @internal What `close()` runs last, once: the modules outside the kernel (signal
+   * handlers, child processes) let go of what they hold for this loop.
+   */
+  readonly _closeHooks: Set<() => void> = new Set();
 
   // ---- scheduling ---------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import { describe, validateFunction } from "../internal/validate.ts";
 import type { BaseEventLoop } from "../loop/base-event-loop.ts";
 import type { Protocol } from "../protocols.ts";
 import type { Task } from "../tasks.ts";
-import type { Transport } from "../transports.ts";
+import type { Transport, WriteTransport } from "../transports.ts";
 import type { StreamReader } from "./reader.ts";
 import { StreamWriter, type WriterProtocol } from "./writer.ts";
 
@@ -221,7 +221,7 @@ export class StreamReaderProtocol implements Protocol, WriterProtocol {
   }
 
   /** @internal */
-  _getCloseWaiter(_writer: StreamWriter): Future<undefined> {
+  _getCloseWaiter(_writer: StreamWriter<WriteTransport>): Future<undefined> {
     return this.#closed;
   }
 

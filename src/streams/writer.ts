@@ -11,7 +11,7 @@ import type { ClientSsl, ServerSsl } from "../net/connect.ts";
 import "../net/loop-methods.ts";
 import type { BaseProtocol } from "../protocols.ts";
 import { sleep } from "../sleep.ts";
-import type { Transport } from "../transports.ts";
+import type { Transport, WriteTransport } from "../transports.ts";
 import type { StreamReader } from "./reader.ts";
 
 /** Options of `StreamWriter.startTls`. */
@@ -32,7 +32,7 @@ export interface WriterProtocol extends BaseProtocol {
   _drainHelper(): Coro<void>;
   /** Whether a drain would return at once: connected and not paused. */
   _drainReady?(): boolean;
-  _getCloseWaiter(writer: StreamWriter): Future<undefined>;
+  _getCloseWaiter(writer: StreamWriter<WriteTransport>): Future<undefined>;
   _isServerSide?(): boolean;
   _replaceTransport?(transport: Transport): void;
 }
@@ -40,15 +40,17 @@ export interface WriterProtocol extends BaseProtocol {
 /**
  * The writing side of a stream connection. `write` never blocks; `drain()` is where a
  * writer waits for the transport's buffer to go down, and where it learns that the
- * connection was lost. Made by `openConnection` and `startServer`.
+ * connection was lost. Made by `openConnection` and `startServer` (over a socket
+ * Transport), and for a child's stdin by the subprocess functions (over a pipe's
+ * WriteTransport).
  */
-export class StreamWriter {
-  #transport: Transport;
+export class StreamWriter<T extends WriteTransport = Transport> {
+  #transport: T;
   readonly #protocol: WriterProtocol;
   readonly #reader: StreamReader | null;
 
   /** @internal Writers come from `openConnection`, `startServer` and friends. */
-  constructor(transport: Transport, protocol: WriterProtocol, reader: StreamReader | null) {
+  constructor(transport: T, protocol: WriterProtocol, reader: StreamReader | null) {
     this.#transport = transport;
     this.#protocol = protocol;
     this.#reader = reader;
@@ -61,7 +63,7 @@ export class StreamWriter {
   }
 
   /** The transport underneath (a new one after `startTls`). */
-  get transport(): Transport {
+  get transport(): T {
     return this.#transport;
   }
 
@@ -163,23 +165,28 @@ export class StreamWriter {
     }
     const serverSide = protocol._isServerSide();
     yield* this.drain();
-    const transport = yield* getRunningLoop().startTls(this.#transport, protocol, ssl, {
-      serverSide,
-      serverHostname: options.serverHostname,
-      sslHandshakeTimeout: options.sslHandshakeTimeout,
-      sslShutdownTimeout: options.sslShutdownTimeout,
-    });
-    this.#transport = transport;
+    const transport = yield* getRunningLoop().startTls(
+      this.#transport as unknown as Transport,
+      protocol,
+      ssl,
+      {
+        serverSide,
+        serverHostname: options.serverHostname,
+        sslHandshakeTimeout: options.sslHandshakeTimeout,
+        sslShutdownTimeout: options.sslShutdownTimeout,
+      },
+    );
+    this.#transport = transport as unknown as T;
     protocol._replaceTransport(transport);
   }
 }
 
 inspectAsString(StreamWriter);
 
-function tryDrain(writer: StreamWriter): undefined | typeof NOT_READY {
+function tryDrain(writer: StreamWriter<WriteTransport>): undefined | typeof NOT_READY {
   return writer._tryDrain();
 }
 
-function slowDrain(writer: StreamWriter): Coro<undefined> {
+function slowDrain(writer: StreamWriter<WriteTransport>): Coro<undefined> {
   return writer._drainSlow();
 }
