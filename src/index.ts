@@ -10,7 +10,9 @@ export {
   IncompleteReadError,
   InvalidStateError,
   LimitOverrunError,
+  KeyboardInterrupt,
   LookupError,
+  ProcessLookupError,
   QueueEmpty,
   QueueFull,
   QueueShutDown,
@@ -85,11 +87,13 @@ export type {
   DatagramAddress,
   DatagramProtocol,
   Protocol,
+  SubprocessProtocol,
 } from "./protocols.ts";
 export type {
   BaseTransport,
   DatagramTransport,
   ReadTransport,
+  SubprocessTransport,
   Transport,
   WriteTransport,
 } from "./transports.ts";
@@ -145,6 +149,25 @@ export type {
   StreamStartTlsOptions,
   StreamWriter,
 } from "./streams/index.ts";
+
+// asyncio.subprocess (and loop.subprocessExec, subprocessShell, connectReadPipe,
+// connectWritePipe)
+export { DEVNULL, PIPE, STDOUT } from "./subprocess/transport.ts";
+export type {
+  StdioTarget,
+  SubprocessOptions,
+  SubprocessShellOptions,
+} from "./subprocess/transport.ts";
+export { createSubprocessExec, createSubprocessShell } from "./subprocess/process.ts";
+export type {
+  Process,
+  ProcessOptions,
+  ProcessShellOptions,
+  ProcessWaitOptions,
+} from "./subprocess/process.ts";
+
+// asyncio's Unix event loop: loop.addSignalHandler, loop.removeSignalHandler
+import "./signals.ts";
 
 // Promise interop (no asyncio counterpart)
 export { wrapPromise } from "./interop.ts";

@@ -6,7 +6,8 @@ import type { Context } from "./contextvars.ts";
 import { copyContext } from "./contextvars.ts";
 import { isCoroutine, isCoroutineFunction, type Coro } from "./coroutines.ts";
 import { _getRunningLoop } from "./events.ts";
-import { RuntimeError } from "./exceptions.ts";
+import { CancelledError, KeyboardInterrupt, RuntimeError } from "./exceptions.ts";
+import { isMainThread } from "node:worker_threads";
 import type { Future } from "./futures.ts";
 import { describe } from "./internal/validate.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
@@ -85,6 +86,11 @@ export class Runner implements AsyncDisposable {
    * Run `coro` to completion in a Task on this Runner's loop, in `options.context` or the
    * Runner's own Context (shared by every `run`).
    *
+   * Ctrl-C: in the main thread, when nothing else listens for SIGINT, the first SIGINT
+   * cancels the task; if it then ends cancelled (and did not `uncancel()`), the Promise
+   * rejects with KeyboardInterrupt. A second SIGINT ends the process at once, as Ctrl-C
+   * does by default.
+   *
    * @throws TypeError when `coro` is not a coroutine; RuntimeError at once when called from
    *   a running loop or after `close()`.
    */
@@ -96,7 +102,33 @@ export class Runner implements AsyncDisposable {
     const loop = this.#lazyInit();
     const context = options?.context ?? (this.#context as Context);
     const task = loop.createTask(coro, { context });
-    return loop.runUntilComplete(task);
+    // As asyncio 3.11+: in the main thread, with SIGINT at its default, the first Ctrl-C
+    // cancels the main task; a second one ends the process as Ctrl-C does by default.
+    if (!isMainThread || process.listenerCount("SIGINT") !== 0) return loop.runUntilComplete(task);
+    let interrupts = 0;
+    const onSigint = (): void => {
+      interrupts++;
+      if (interrupts === 1 && !task.done()) {
+        task.cancel();
+        return;
+      }
+      process.off("SIGINT", onSigint);
+      process.kill(process.pid, "SIGINT");
+    };
+    process.on("SIGINT", onSigint);
+    return loop.runUntilComplete(task).then(
+      (result) => {
+        process.off("SIGINT", onSigint);
+        return result;
+      },
+      (error: unknown) => {
+        process.off("SIGINT", onSigint);
+        if (error instanceof CancelledError && interrupts > 0 && task.uncancel() === 0) {
+          throw new KeyboardInterrupt();
+        }
+        throw error;
+      },
+    );
   }
 
   /**

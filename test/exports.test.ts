@@ -24,6 +24,7 @@ describe("the public API", () => {
       "Condition",
       "Context",
       "ContextVar",
+      "DEVNULL",
       "DeadlockError",
       "Event",
       "EventLoop",
@@ -35,6 +36,7 @@ describe("the public API", () => {
       "IPPROTO_UDP",
       "IncompleteReadError",
       "InvalidStateError",
+      "KeyboardInterrupt",
       "LifoQueue",
       "LimitOverrunError",
       "Lock",
@@ -44,7 +46,9 @@ describe("the public API", () => {
       "NI_NOFQDN",
       "NI_NUMERICHOST",
       "NI_NUMERICSERV",
+      "PIPE",
       "PriorityQueue",
+      "ProcessLookupError",
       "Queue",
       "QueueEmpty",
       "QueueFull",
@@ -54,6 +58,7 @@ describe("the public API", () => {
       "SOCK_DGRAM",
       "SOCK_RAW",
       "SOCK_STREAM",
+      "STDOUT",
       "Semaphore",
       "SendfileNotAvailableError",
       "StreamReader",
@@ -67,6 +72,8 @@ describe("the public API", () => {
       "asCompleted",
       "copyContext",
       "createEagerTaskFactory",
+      "createSubprocessExec",
+      "createSubprocessShell",
       "createTask",
       "currentTask",
       "eagerTaskFactory",
@@ -133,6 +140,6 @@ describe("the public API", () => {
       assert.equal(error.name, key);
       checked++;
     }
-    assert.equal(checked, 14);
+    assert.equal(checked, 16);
   });
 });

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import {
   BaseEventLoop,
   CancelledError,
@@ -19,7 +21,7 @@ import {
 } from "../src/index.ts";
 import { VirtualEventLoop, runVirtual } from "../src/testing.ts";
 import { captureExceptions } from "./helpers/capture.ts";
-import { runFixture } from "./helpers/loop.ts";
+import { runFixture, type Exit } from "./helpers/loop.ts";
 
 /** Await `fn()` while recording console.debug (debug loops log "Close <loop>" there). */
 async function recordingDebug<T>(fn: () => Promise<T>): Promise<[T, string[]]> {
@@ -451,5 +453,72 @@ describe("Runner", () => {
     await assert.rejects(runner.run(main()), CancelledError);
     assert.equal(runner.getLoop().time(), 1);
     await runner.close();
+  });
+});
+
+/**
+ * Run test/fixtures/sigint.ts in `mode`; each time its output has the next line of
+ * `triggers`, send it SIGINT. Resolves with how it ended.
+ */
+function interrupted(mode: string, triggers: string[]): Promise<Exit> {
+  const path = fileURLToPath(new URL("fixtures/sigint.js", import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path, mode], {
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 10_000,
+      env: { ...process.env, TSYNCIO_DEBUG: "" },
+    });
+    let stdout = "";
+    let stderr = "";
+    const pending = [...triggers];
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      while (pending.length > 0 && stdout.includes(`${pending[0] ?? ""}\n`)) {
+        pending.shift();
+        child.kill("SIGINT");
+      }
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      resolve({ code, signal, stdout, stderr, ms: 0 });
+    });
+  });
+}
+
+describe("run() and Ctrl-C", () => {
+  // asyncio: test_signal_install_not_on_main_thread's sibling test_interrupt_* (3.11+)
+  it("the first SIGINT cancels the main task and run() throws KeyboardInterrupt (real I/O)", async () => {
+    const exit = await interrupted("cleanup", ["ready"]);
+    assert.equal(
+      exit.stdout,
+      [
+        "ready",
+        "main cancelled",
+        "finally ran",
+        "run() threw KeyboardInterrupt",
+        "SIGINT listeners left: 0",
+        "",
+      ].join("\n"),
+    );
+    assert.equal(exit.code, 0);
+  });
+
+  it("a main task that swallows the cancellation returns its result (real I/O)", async () => {
+    const exit = await interrupted("swallow", ["ready"]);
+    assert.match(exit.stdout, /result: main returned after the interrupt\n/);
+    assert.equal(exit.code, 0);
+  });
+
+  it("a second SIGINT ends the process at once, as Ctrl-C does by default (real I/O)", async () => {
+    const exit = await interrupted("slow-cleanup", ["ready", "cleaning up slowly"]);
+    assert.equal(exit.signal, "SIGINT");
+    assert.doesNotMatch(exit.stdout, /finally ran/);
+  });
+
+  it("leaves SIGINT alone when the program listens for it itself (real I/O)", async () => {
+    const exit = await interrupted("own-listener", ["ready"]);
+    assert.match(exit.stdout, /the program's own SIGINT listener ran\n/);
+    assert.doesNotMatch(exit.stdout, /main cancelled/);
   });
 });
