@@ -36,6 +36,7 @@ import { taskMemory } from "./memory.ts";
 import { asyncMutex, asyncMutexAcquire, pQueue } from "./peers.ts";
 import { promiseAll } from "./promise-all.ts";
 import { queue } from "./queue.ts";
+import { nodePipe, nodeSubprocess, pipe, subprocess } from "./subprocess.ts";
 import { tasks } from "./tasks.ts";
 import { timers } from "./timers.ts";
 import { median, rate, type Emitted, type Rate, type Reference, type Workload } from "./util.ts";
@@ -46,6 +47,11 @@ import { median, rate, type Emitted, type Rate, type Reference, type Workload } 
  * py_async_tree.py takes `--levels L` and reports `seconds_median`.
  */
 interface RunnableWorkload extends Workload {
+  /**
+   * The least ratio to CPython this workload's rows must reach (default 10); null for a
+   * workload bound by the operating system, which has none.
+   */
+  readonly targetVsCpython?: number | null;
   /** The count run when `n` is asked for (by default `n` itself). */
   count?(n: number): number;
   readonly reference:
@@ -75,6 +81,10 @@ const WORKLOADS: readonly RunnableWorkload[] = [
   asyncMutexAcquire,
   event,
   taskMemory,
+  subprocess,
+  nodeSubprocess,
+  pipe,
+  nodePipe,
 ];
 
 /** The tsyncio rows must reach this many times CPython's ops/s. */
@@ -563,9 +573,12 @@ async function main(): Promise<void> {
       : null;
   const missed: string[] = [];
   for (const row of rows) {
-    if (row.ratio_cpython !== null && row.ratio_cpython < TARGET_VS_CPYTHON) {
+    const workload = WORKLOADS.find((candidate) => candidate.name === row.workload);
+    const target =
+      workload?.targetVsCpython === undefined ? TARGET_VS_CPYTHON : workload.targetVsCpython;
+    if (target !== null && row.ratio_cpython !== null && row.ratio_cpython < target) {
       missed.push(
-        `${row.workload}/${row.variant}: ${formatRatio(row.ratio_cpython)} CPython (target >= ${TARGET_VS_CPYTHON}x)`,
+        `${row.workload}/${row.variant}: ${formatRatio(row.ratio_cpython)} CPython (target >= ${target}x)`,
       );
     }
   }
