@@ -20,6 +20,7 @@ describe("the public API", () => {
       "BaseEventLoop",
       "BoundedSemaphore",
       "BrokenBarrierError",
+      "BrokenWorkerError",
       "CancelledError",
       "Condition",
       "Context",
@@ -34,6 +35,7 @@ describe("the public API", () => {
       "IPPROTO_TCP",
       "IPPROTO_UDP",
       "IncompleteReadError",
+      "InlineExecutor",
       "InvalidStateError",
       "LifoQueue",
       "LimitOverrunError",
@@ -45,6 +47,7 @@ describe("the public API", () => {
       "NI_NUMERICHOST",
       "NI_NUMERICSERV",
       "PriorityQueue",
+      "ProcessPoolExecutor",
       "Queue",
       "QueueEmpty",
       "QueueFull",
@@ -63,6 +66,7 @@ describe("the public API", () => {
       "Timeout",
       "TimeoutError",
       "Token",
+      "WorkerPoolExecutor",
       "allTasks",
       "asCompleted",
       "copyContext",
@@ -84,6 +88,7 @@ describe("the public API", () => {
       "openUnixConnection",
       "rethrowIfCancelled",
       "run",
+      "runCoroutineThreadsafe",
       "shield",
       "sleep",
       "startServer",
@@ -91,6 +96,8 @@ describe("the public API", () => {
       "taskGroup",
       "timeout",
       "timeoutAt",
+      "toThread",
+      "transfer",
       "wait",
       "waitFor",
       "wrapPromise",
@@ -133,6 +140,6 @@ describe("the public API", () => {
       assert.equal(error.name, key);
       checked++;
     }
-    assert.equal(checked, 14);
+    assert.equal(checked, 15);
   });
 });
