@@ -31,6 +31,7 @@ import {
   type EchoReport,
 } from "./echo.ts";
 import { event } from "./event.ts";
+import { executor } from "./executor.ts";
 import { lock } from "./lock.ts";
 import { taskMemory } from "./memory.ts";
 import { asyncMutex, asyncMutexAcquire, pQueue } from "./peers.ts";
@@ -85,6 +86,7 @@ const WORKLOADS: readonly RunnableWorkload[] = [
   nodeSubprocess,
   pipe,
   nodePipe,
+  executor,
 ];
 
 /** The tsyncio rows must reach this many times CPython's ops/s. */

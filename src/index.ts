@@ -169,5 +169,28 @@ export type {
 // asyncio's Unix event loop: loop.addSignalHandler, loop.removeSignalHandler
 import "./signals.ts";
 
+// asyncio.threads, loop.runInExecutor and concurrent.futures' executors, on worker_threads
+// (loop.runInExecutor, setDefaultExecutor, shutdownDefaultExecutor), and
+// asyncio.run_coroutine_threadsafe
+import "./executors/loop-methods.ts";
+export { runCoroutineThreadsafe, toThread } from "./threads.ts";
+export type { RunCoroutineThreadsafeOptions } from "./threads.ts";
+export { BrokenWorkerError } from "./executors/executor.ts";
+export type {
+  AnyModule,
+  Executor,
+  ExportArgs,
+  ExportName,
+  ExportResult,
+  JobTarget,
+  ModuleExecutor,
+  ShutdownOptions,
+} from "./executors/executor.ts";
+export { WorkerPoolExecutor } from "./executors/worker-pool.ts";
+export { ProcessPoolExecutor } from "./executors/process-pool.ts";
+export type { PoolOptions } from "./executors/pool.ts";
+export { InlineExecutor } from "./executors/inline.ts";
+export { transfer } from "./executors/wire.ts";
+
 // Promise interop (no asyncio counterpart)
 export { wrapPromise } from "./interop.ts";

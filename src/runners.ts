@@ -12,6 +12,7 @@ import type { Future } from "./futures.ts";
 import { describe } from "./internal/validate.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { EventLoop } from "./loop/node-event-loop.ts";
+import { hasDefaultExecutor } from "./executors/loop-methods.ts";
 import type { Task } from "./tasks.ts";
 import { inspectAsString } from "./internal/inspect.ts";
 
@@ -142,13 +143,17 @@ export class Runner implements AsyncDisposable {
 
   /**
    * Cancel every task still alive, wait for them, report their errors to the exception
-   * handler, and close the loop. Does nothing unless the loop was created; idempotent.
+   * handler, shut the default executor down (waiting up to 300 seconds for its jobs), and
+   * close the loop. Does nothing unless the loop was created; idempotent.
    */
   async close(): Promise<void> {
     if (this.#state !== "initialized") return;
     const loop = this.#loop as BaseEventLoop;
     try {
       await cancelAllTasks(loop);
+      if (hasDefaultExecutor(loop)) {
+        await loop.runUntilComplete(loop.shutdownDefaultExecutor(THREAD_JOIN_TIMEOUT));
+      }
     } finally {
       loop.close();
       this.#loop = null;
@@ -172,6 +177,9 @@ export class Runner implements AsyncDisposable {
     return loop;
   }
 }
+
+/** How long close() waits for the default executor's jobs, as asyncio's THREAD_JOIN_TIMEOUT. */
+const THREAD_JOIN_TIMEOUT = 300;
 
 /** Cancel the loop's remaining tasks, wait until they are done, report their errors. */
 async function cancelAllTasks(loop: BaseEventLoop): Promise<void> {

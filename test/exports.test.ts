@@ -20,6 +20,7 @@ describe("the public API", () => {
       "BaseEventLoop",
       "BoundedSemaphore",
       "BrokenBarrierError",
+      "BrokenWorkerError",
       "CancelledError",
       "Condition",
       "Context",
@@ -35,6 +36,7 @@ describe("the public API", () => {
       "IPPROTO_TCP",
       "IPPROTO_UDP",
       "IncompleteReadError",
+      "InlineExecutor",
       "InvalidStateError",
       "KeyboardInterrupt",
       "LifoQueue",
@@ -49,6 +51,7 @@ describe("the public API", () => {
       "PIPE",
       "PriorityQueue",
       "ProcessLookupError",
+      "ProcessPoolExecutor",
       "Queue",
       "QueueEmpty",
       "QueueFull",
@@ -68,6 +71,7 @@ describe("the public API", () => {
       "Timeout",
       "TimeoutError",
       "Token",
+      "WorkerPoolExecutor",
       "allTasks",
       "asCompleted",
       "copyContext",
@@ -91,6 +95,7 @@ describe("the public API", () => {
       "openUnixConnection",
       "rethrowIfCancelled",
       "run",
+      "runCoroutineThreadsafe",
       "shield",
       "sleep",
       "startServer",
@@ -98,6 +103,8 @@ describe("the public API", () => {
       "taskGroup",
       "timeout",
       "timeoutAt",
+      "toThread",
+      "transfer",
       "wait",
       "waitFor",
       "wrapPromise",
@@ -140,6 +147,6 @@ describe("the public API", () => {
       assert.equal(error.name, key);
       checked++;
     }
-    assert.equal(checked, 16);
+    assert.equal(checked, 17);
   });
 });
