@@ -19,13 +19,19 @@ const EMPTY: Mapping = new Map();
 let current: Context;
 
 /**
+ * The Contexts entered (by `run` or the loop) and not yet left, innermost last: rarely
+ * more than one or two. Kept here rather than as a flag in every Context, of which there
+ * is one per Task and per scheduled callback.
+ */
+const entered: Context[] = [];
+
+/**
  * A mapping of ContextVars to values. Run code inside it with `run()`; get a snapshot of
  * the current one with `copyContext()`.
  */
 export class Context implements Iterable<ContextVar<unknown>> {
   /** @internal */
   _map: Mapping;
-  #entered = false;
 
   /** A new, empty Context. Use `copyContext()` for a copy of the current one. */
   constructor() {
@@ -89,18 +95,18 @@ export class Context implements Iterable<ContextVar<unknown>> {
    *   the stack), as in Python.
    */
   run<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
-    if (this.#entered) {
+    if (entered.includes(this)) {
       throw new RuntimeError(`cannot enter context: ${this.toString()} is already entered`);
     }
     const previous = current;
-    this.#entered = true;
+    entered.push(this);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- this Context becomes the current one
     current = this;
     try {
       return fn(...args);
     } finally {
       current = previous;
-      this.#entered = false;
+      entered.pop();
     }
   }
 
@@ -111,18 +117,18 @@ export class Context implements Iterable<ContextVar<unknown>> {
    * @throws RuntimeError if `context` is already entered, as `run` does.
    */
   static _enter(context: Context): Context {
-    if (context.#entered) {
+    if (entered.includes(context)) {
       throw new RuntimeError(`cannot enter context: ${context.toString()} is already entered`);
     }
     const previous = current;
-    context.#entered = true;
+    entered.push(context);
     current = context;
     return previous;
   }
 
   /** @internal Leave `context` (entered with `_enter`) for `previous`. */
-  static _exit(context: Context, previous: Context): void {
-    context.#entered = false;
+  static _exit(_context: Context, previous: Context): void {
+    entered.pop();
     current = previous;
   }
 }

@@ -11,9 +11,23 @@ import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { describe } from "./internal/validate.ts";
 import { inspectAsString } from "./internal/inspect.ts";
 
-const NONE = 0;
-const FAILED = 1;
-const RETRIEVED = 2;
+// A Future's state, one small integer (one field instead of two, in every Future and Task).
+const PENDING = 0;
+const CANCELLED = 1;
+/** Done with a result. */
+const FINISHED = 2;
+/** Done with an error that was not retrieved yet: reported if the Future is collected. */
+const FAILED = 3;
+/** Done with an error that was retrieved. */
+const FAILED_RETRIEVED = 4;
+
+const STATE_NAMES: readonly FutureState[] = [
+  "pending",
+  "cancelled",
+  "finished",
+  "finished",
+  "finished",
+];
 
 /** A Future's state, as asyncio's `_state` strings in lower case. */
 export type FutureState = "pending" | "cancelled" | "finished";
@@ -54,23 +68,21 @@ export class Future<T> implements PromiseLike<T> {
   /** @internal asyncio's `_asyncio_future_blocking`: set while yielded to a Task. */
   _blocking = false;
   readonly #loop: BaseEventLoop;
-  #state: FutureState = "pending";
-  /** The result, or the error when #failure is not NONE. */
+  /** PENDING, CANCELLED, FINISHED, FAILED or FAILED_RETRIEVED. */
+  #state = PENDING;
+  /** The result, or the error when #state is FAILED or FAILED_RETRIEVED. */
   #value: unknown;
-  /** NONE, or FAILED (the error was not retrieved yet: report it if collected), or RETRIEVED. */
-  #failure = NONE;
   /** @internal Shared with Task, as asyncio's `_cancel_message`. */
   declare _cancelMessage: string | undefined;
   /** @internal The CancelledError that ended a Task's coroutine, rethrown once. */
   declare _cancelledError: CancelledError | undefined;
-  /** Flat list: callback, context, callback, context, ... */
   /**
-   * The first callback (most Futures have one: the waiting Task) and its Context, kept in
-   * fields; the others in #more as callback, context, callback, context, ...
+   * The done-callbacks: null; or one callback (most Futures have one: the waiting Task)
+   * with its Context in #callbackContext; or, once there are two, an array: callback,
+   * context, callback, context, ...
    */
-  #first: unknown = null;
-  #firstContext: Context | null = null;
-  #more: unknown[] | null = null;
+  #callbacks: unknown = null;
+  #callbackContext: Context | null = null;
   /** @internal */
   declare readonly _sourceTraceback: string | undefined;
 
@@ -94,12 +106,12 @@ export class Future<T> implements PromiseLike<T> {
 
   /** Whether the Future is done: it has a result or an error, or was cancelled. */
   done(): boolean {
-    return this.#state !== "pending";
+    return this.#state !== PENDING;
   }
 
   /** Whether the Future was cancelled. */
   cancelled(): boolean {
-    return this.#state === "cancelled";
+    return this.#state === CANCELLED;
   }
 
   /** The loop the Future is bound to. */
@@ -114,12 +126,12 @@ export class Future<T> implements PromiseLike<T> {
    *   it is still pending.
    */
   result(): T {
-    if (this.#state === "finished") {
-      this.#retrieved();
-      if (this.#failure !== NONE) throw this.#value;
+    if (this.#state >= FINISHED) {
+      this._retrieved();
+      if (this.#state !== FINISHED) throw this.#value;
       return this.#value as T;
     }
-    if (this.#state === "cancelled") throw this._makeCancelledError();
+    if (this.#state === CANCELLED) throw this._makeCancelledError();
     throw new InvalidStateError("Result is not ready.");
   }
 
@@ -130,11 +142,11 @@ export class Future<T> implements PromiseLike<T> {
    *   if it is still pending.
    */
   exception(): unknown {
-    if (this.#state === "finished") {
-      this.#retrieved();
-      return this.#failure !== NONE ? this.#value : null;
+    if (this.#state >= FINISHED) {
+      this._retrieved();
+      return this.#state !== FINISHED ? this.#value : null;
     }
-    if (this.#state === "cancelled") throw this._makeCancelledError();
+    if (this.#state === CANCELLED) throw this._makeCancelledError();
     throw new InvalidStateError("Exception is not set.");
   }
 
@@ -156,7 +168,7 @@ export class Future<T> implements PromiseLike<T> {
    * adds many callbacks which read no context variables shares one Context copy.
    */
   _addDoneCallbackIn(callback: DoneCallback<unknown>, context: Context): void {
-    if (this.#state !== "pending") this.#loop._callSoon(callback, [this], context);
+    if (this.#state !== PENDING) this.#loop._callSoon(callback, [this], context);
     else this._addCallback(callback, context);
   }
 
@@ -164,7 +176,7 @@ export class Future<T> implements PromiseLike<T> {
    * Remove every registration of `callback`; returns how many there were.
    */
   removeDoneCallback(callback: DoneCallback<this>): number {
-    const list = this.#takeCallbacks();
+    const list = this._takeCallbacks();
     let removed = 0;
     for (let i = 0; i < list.length; i += 2) {
       if (list[i] === callback) removed++;
@@ -180,11 +192,11 @@ export class Future<T> implements PromiseLike<T> {
    * Whoever waits on it gets a `CancelledError` with `msg` as its message.
    */
   cancel(msg?: string): boolean {
-    this.#retrieved();
-    if (this.#state !== "pending") return false;
-    this.#state = "cancelled";
+    this._retrieved();
+    if (this.#state !== PENDING) return false;
+    this.#state = CANCELLED;
     this._cancelMessage = msg;
-    this.#scheduleCallbacks();
+    this._scheduleCallbacks();
     return true;
   }
 
@@ -194,10 +206,10 @@ export class Future<T> implements PromiseLike<T> {
    * @throws InvalidStateError if it is already done.
    */
   setResult(result: T): void {
-    if (this.#state !== "pending") throw this.#invalidState();
+    if (this.#state !== PENDING) throw this._invalidState();
     this.#value = result;
-    this.#state = "finished";
-    this.#scheduleCallbacks();
+    this.#state = FINISHED;
+    this._scheduleCallbacks();
   }
 
   /**
@@ -208,14 +220,13 @@ export class Future<T> implements PromiseLike<T> {
    * @throws InvalidStateError if it is already done.
    */
   setException(exception: unknown): void {
-    if (this.#state !== "pending") throw this.#invalidState();
+    if (this.#state !== PENDING) throw this._invalidState();
     if (typeof exception === "function" && isErrorClass(exception)) {
       exception = new (exception as new () => Error)();
     }
     this.#value = exception;
-    this.#failure = FAILED;
-    this.#state = "finished";
-    this.#scheduleCallbacks();
+    this.#state = FAILED;
+    this._scheduleCallbacks();
     if (exception instanceof Error) {
       // Format the stack now: until then V8 keeps the frames' closures alive, and they may
       // hold this Future, which could then never be collected and reported.
@@ -260,7 +271,7 @@ export class Future<T> implements PromiseLike<T> {
           reject(error);
         }
       };
-      if (this.#state !== "pending") settle();
+      if (this.#state !== PENDING) settle();
       else this._addCallback(settle, copyContext());
     });
     return settled.then(onfulfilled, onrejected);
@@ -273,19 +284,21 @@ export class Future<T> implements PromiseLike<T> {
    * WakeupTarget (a waiting Task) is woken directly, with no callback object.
    */
   _addCallback(callback: DoneCallback<unknown> | WakeupTarget, context: Context | null): void {
-    if (this.#first === null) {
-      this.#first = callback;
-      this.#firstContext = context;
-    } else if (this.#more === null) {
-      this.#more = [callback, context];
+    const callbacks = this.#callbacks;
+    if (callbacks === null) {
+      this.#callbacks = callback;
+      this.#callbackContext = context;
+    } else if (Array.isArray(callbacks)) {
+      callbacks.push(callback, context);
     } else {
-      this.#more.push(callback, context);
+      this.#callbacks = [callbacks, this.#callbackContext, callback, context];
+      this.#callbackContext = null;
     }
   }
 
   /** @internal The state, for reprs and Task. */
   get _state(): FutureState {
-    return this.#state;
+    return STATE_NAMES[this.#state] as FutureState;
   }
 
   /** @internal */
@@ -312,11 +325,11 @@ export class Future<T> implements PromiseLike<T> {
 
   /** @internal asyncio's `_repr_info`: the words inside `<...>`. */
   _reprInfo(): string[] {
-    const info = [this._kind(), this.#state];
-    if (this.#state === "finished") {
-      info.push(`${this.#failure !== NONE ? "exception" : "result"}=${describe(this.#value)}`);
+    const info: string[] = [this._kind(), this._state];
+    if (this.#state >= FINISHED) {
+      info.push(`${this.#state !== FINISHED ? "exception" : "result"}=${describe(this.#value)}`);
     }
-    const list = this.#callbackList();
+    const list = this._callbackList();
     if (list.length > 0) {
       const names: string[] = [];
       for (let i = 0; i < list.length; i += 2) names.push(describeCallback(list[i]));
@@ -331,30 +344,38 @@ export class Future<T> implements PromiseLike<T> {
 
   /** @internal The error counts as retrieved: don't report it when collected. */
   _markRetrieved(): void {
-    this.#retrieved();
+    this._retrieved();
   }
 
-  #retrieved(): void {
-    if (this.#failure === FAILED) {
-      this.#failure = RETRIEVED;
+  // The helpers below are `_` methods, not `#` ones: a class with private methods gives
+  // every instance an extra field (V8's class brand), and there are many Futures.
+
+  /** @internal */
+  _retrieved(): void {
+    if (this.#state === FAILED) {
+      this.#state = FAILED_RETRIEVED;
       unretrieved.unregister(this);
     }
   }
 
-  #scheduleCallbacks(): void {
-    const first = this.#first;
-    if (first === null) return;
-    const more = this.#more;
-    this.#schedule(first, this.#firstContext);
-    this.#first = null;
-    this.#firstContext = null;
-    this.#more = null;
-    if (more !== null) {
-      for (let i = 0; i < more.length; i += 2) this.#schedule(more[i], more[i + 1] as Context);
+  /** @internal Schedule every callback, in the order they were added, and forget them. */
+  _scheduleCallbacks(): void {
+    const callbacks = this.#callbacks;
+    if (callbacks === null) return;
+    const context = this.#callbackContext;
+    this.#callbacks = null;
+    this.#callbackContext = null;
+    if (!Array.isArray(callbacks)) {
+      this._scheduleCallback(callbacks, context);
+      return;
+    }
+    for (let i = 0; i < callbacks.length; i += 2) {
+      this._scheduleCallback(callbacks[i], callbacks[i + 1] as Context);
     }
   }
 
-  #schedule(callback: unknown, context: Context | null): void {
+  /** @internal */
+  _scheduleCallback(callback: unknown, context: Context | null): void {
     if (typeof callback === "function") {
       this.#loop._callSoon(callback as DoneCallback<unknown>, [this], context as Context);
     } else {
@@ -362,25 +383,25 @@ export class Future<T> implements PromiseLike<T> {
     }
   }
 
-  /** Every callback, as a flat list: callback, context, callback, context, ... */
-  #callbackList(): unknown[] {
-    if (this.#first === null) return [];
-    const list = [this.#first, this.#firstContext];
-    if (this.#more !== null) list.push(...this.#more);
+  /** @internal Every callback, as a new flat list: callback, context, callback, context, ... */
+  _callbackList(): unknown[] {
+    const callbacks = this.#callbacks;
+    if (callbacks === null) return [];
+    if (Array.isArray(callbacks)) return callbacks.slice();
+    return [callbacks, this.#callbackContext];
+  }
+
+  /** @internal `_callbackList()`, leaving none registered. */
+  _takeCallbacks(): unknown[] {
+    const list = this._callbackList();
+    this.#callbacks = null;
+    this.#callbackContext = null;
     return list;
   }
 
-  /** `#callbackList()`, leaving none registered. */
-  #takeCallbacks(): unknown[] {
-    const list = this.#callbackList();
-    this.#first = null;
-    this.#firstContext = null;
-    this.#more = null;
-    return list;
-  }
-
-  #invalidState(): InvalidStateError {
-    return new InvalidStateError(`${this.#state.toUpperCase()}: ${this.toString()}`);
+  /** @internal */
+  _invalidState(): InvalidStateError {
+    return new InvalidStateError(`${this._state.toUpperCase()}: ${this.toString()}`);
   }
 }
 

@@ -27,7 +27,13 @@ export class TaskGroup {
   #loop: BaseEventLoop | null = null;
   #parent: Task<unknown> | null = null;
   #parentCancelRequested = false;
-  readonly #tasks = new Set<Task<unknown>>();
+  /**
+   * The children whose done-callback has not run yet number #pending; #children holds them
+   * in creation order, along with finished ones that are dropped once they are most of it.
+   * (An array and a count: a Set of 100k children costs far more to grow and shrink.)
+   */
+  #children: Task<unknown>[] = [];
+  #pending = 0;
   #errors: unknown[] = [];
   #onCompleted: Future<boolean> | null = null;
   /** The Context of the group's done-callbacks, which read no context variables. */
@@ -35,7 +41,7 @@ export class TaskGroup {
 
   toString(): string {
     let info = "";
-    if (this.#tasks.size > 0) info += ` tasks=${this.#tasks.size}`;
+    if (this.#pending > 0) info += ` tasks=${this.#pending}`;
     if (this.#errors.length > 0) info += ` errors=${this.#errors.length}`;
     if (this.#aborting) info += " cancelling";
     else if (this.#entered) info += " entered";
@@ -54,7 +60,7 @@ export class TaskGroup {
       closeCoroutine(coro);
       throw new RuntimeError(`TaskGroup ${this.toString()} has not been entered`);
     }
-    if (this.#exiting && this.#tasks.size === 0) {
+    if (this.#exiting && this.#pending === 0) {
       closeCoroutine(coro);
       throw new RuntimeError(`TaskGroup ${this.toString()} is finished`);
     }
@@ -65,7 +71,8 @@ export class TaskGroup {
     const task = (this.#loop as BaseEventLoop).createTask(coro, options);
     // Always through the done-callback, even for a task that finished eagerly: its failure
     // must not cancel the parent from inside createTask (asyncio 3.14, gh-128550).
-    this.#tasks.add(task);
+    this.#children.push(task);
+    this.#pending++;
     task._addDoneCallbackIn(this.#onTaskDone as DoneCallback<unknown>, this.#context);
     return task;
   }
@@ -118,7 +125,7 @@ export class TaskGroup {
 
     // A loop, because the wait can be cancelled repeatedly while our parent task is being
     // cancelled (or once, while our own cancellation is in progress).
-    while (this.#tasks.size > 0) {
+    while (this.#pending > 0) {
       this.#onCompleted ??= (this.#loop as BaseEventLoop).createFuture<boolean>();
       try {
         yield* this.#onCompleted;
@@ -170,7 +177,7 @@ export class TaskGroup {
       yield* this.exit(true, error);
       throw error;
     }
-    if (this.#tasks.size === 0 && this.#errors.length === 0 && !this.#parentCancelRequested) {
+    if (this.#pending === 0 && this.#errors.length === 0 && !this.#parentCancelRequested) {
       // Every child is done and none failed: exit has nothing to wait for or throw.
       this.#exiting = true;
       this.#parent = null;
@@ -182,14 +189,18 @@ export class TaskGroup {
 
   #abort(): void {
     this.#aborting = true;
-    for (const task of this.#tasks) {
+    for (const task of this.#children) {
       if (!task.done()) task.cancel();
     }
   }
 
   readonly #onTaskDone = (task: Task<unknown>): void => {
-    this.#tasks.delete(task);
-    if (this.#onCompleted !== null && this.#tasks.size === 0 && !this.#onCompleted.done()) {
+    this.#pending--;
+    if (this.#pending === 0) this.#children = [];
+    else if (this.#children.length > 2 * this.#pending + 16) {
+      this.#children = this.#children.filter((child) => !child.done());
+    }
+    if (this.#onCompleted !== null && this.#pending === 0 && !this.#onCompleted.done()) {
       this.#onCompleted.setResult(true);
     }
     if (task.cancelled()) return;

@@ -80,7 +80,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
    *   closed or none is running and none was given.
    */
   constructor(coro: Coro<T>, options?: TaskConstructorOptions) {
-    super({ loop: options?.loop });
+    super(options);
     if (!isCoroutine(coro)) {
       throw new TypeError(`a coroutine was expected, got ${describe(coro)}`);
     }
@@ -95,7 +95,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     this.#context = options?.context ?? copyContext();
     loop._tasks.add(this);
     if (options?.eagerStart === true && loop.isRunning()) {
-      this.#eagerStart(loop);
+      this._eagerStart(loop);
     } else {
       loop._schedule(this);
     }
@@ -244,7 +244,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     try {
       const previous = Context._enter(this.#context);
       try {
-        this.#turn();
+        this._turn();
       } finally {
         Context._exit(this.#context, previous);
       }
@@ -257,17 +257,21 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     }
   }
 
-  #turn(): void {
+  // The step machinery below is made of `_` methods, not `#` ones: a class with private
+  // methods gives every instance an extra field (V8's class brand), and there are many Tasks.
+
+  /** @internal */
+  _turn(): void {
     const mode = this.#mode;
     this.#mode = STEP;
     if (mode === WAKEUP) {
-      this.#wakeup(this.#waiter as Future<unknown>);
+      this._wakeup(this.#waiter as Future<unknown>);
     } else if (mode === THROW) {
       const error = this._throwValue;
       this._throwValue = undefined;
-      this.#step(true, error);
+      this._step(true, error);
     } else {
-      this.#step(false, undefined);
+      this._step(false, undefined);
     }
   }
 
@@ -279,13 +283,15 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     }
   }
 
-  #scheduleThrow(error: unknown): void {
+  /** @internal */
+  _scheduleThrow(error: unknown): void {
     this.#mode = THROW;
     this._throwValue = error;
     this.getLoop()._schedule(this);
   }
 
-  #step(hasError: boolean, error: unknown): void {
+  /** @internal */
+  _step(hasError: boolean, error: unknown): void {
     if (this.done()) {
       throw new InvalidStateError(`_step(): already done: ${this.toString()}, ${describe(error)}`);
     }
@@ -300,13 +306,14 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     const loop = this.getLoop();
     enterTask(loop, this);
     try {
-      this.#runAndHandle(hasError, error);
+      this._runAndHandle(hasError, error);
     } finally {
       leaveTask(loop, this);
     }
   }
 
-  #runAndHandle(hasError: boolean, error: unknown): void {
+  /** @internal */
+  _runAndHandle(hasError: boolean, error: unknown): void {
     let step: IteratorResult<Yielded, T>;
     try {
       step = hasError ? this.#coro.throw(error) : this.#coro.next();
@@ -327,7 +334,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
         this.#mustCancel = false;
         super.cancel(this._cancelMessage);
       } else {
-        if (this.#cancelRequests > 0 && this.getLoop()._debug) this.#warnSwallowed();
+        if (this.#cancelRequests > 0 && this.getLoop()._debug) this._warnSwallowed();
         super.setResult(step.value);
       }
       this.getLoop()._tasks.delete(this);
@@ -335,42 +342,43 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     }
     const yielded: unknown = step.value;
     if (yielded instanceof Future) {
-      this.#handleYieldedFuture(yielded);
+      this._handleYieldedFuture(yielded);
     } else if (yielded === undefined) {
       // A bare yield gives the loop one iteration.
       this.getLoop()._schedule(this);
     } else if (isCoroutine(yielded)) {
-      this.#scheduleThrow(
+      this._scheduleThrow(
         new RuntimeError(
           `yield was used instead of yield* for generator in task ${this.toString()} with ${describe(yielded)}`,
         ),
       );
     } else if (isThenable(yielded)) {
-      this.#scheduleThrow(
+      this._scheduleThrow(
         new RuntimeError(
           `Task got bad yield: ${describe(yielded)}; use yield* wrapPromise(promise) to wait for a Promise`,
         ),
       );
     } else {
-      this.#scheduleThrow(new RuntimeError(`Task got bad yield: ${describe(yielded)}`));
+      this._scheduleThrow(new RuntimeError(`Task got bad yield: ${describe(yielded)}`));
     }
   }
 
-  #handleYieldedFuture(future: Future<unknown>): void {
+  /** @internal */
+  _handleYieldedFuture(future: Future<unknown>): void {
     if (future.getLoop() !== this.getLoop()) {
-      this.#scheduleThrow(
+      this._scheduleThrow(
         new RuntimeError(
           `Task ${this.toString()} got Future ${future.toString()} attached to a different loop`,
         ),
       );
     } else if (!future._blocking) {
-      this.#scheduleThrow(
+      this._scheduleThrow(
         new RuntimeError(
           `yield was used instead of yield* in task ${this.toString()} with ${future.toString()}`,
         ),
       );
     } else if (future === this) {
-      this.#scheduleThrow(new RuntimeError(`Task cannot await on itself: ${this.toString()}`));
+      this._scheduleThrow(new RuntimeError(`Task cannot await on itself: ${this.toString()}`));
     } else {
       future._blocking = false;
       this.#waiter = future;
@@ -380,7 +388,8 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     }
   }
 
-  #warnSwallowed(): void {
+  /** @internal */
+  _warnSwallowed(): void {
     console.warn(
       `${this.toString()} returned normally while cancelling() is ${this.#cancelRequests}: ` +
         "a catch block may have swallowed its CancelledError; rethrow it " +
@@ -388,24 +397,26 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     );
   }
 
-  #wakeup(future: Future<unknown>): void {
+  /** @internal */
+  _wakeup(future: Future<unknown>): void {
     try {
       future.result();
     } catch (error) {
       // Also a cancellation.
-      this.#step(true, error);
+      this._step(true, error);
       return;
     }
-    this.#step(false, undefined);
+    this._step(false, undefined);
   }
 
-  #eagerStart(loop: BaseEventLoop): void {
+  /** @internal */
+  _eagerStart(loop: BaseEventLoop): void {
     const previousTask = loop._currentTask;
     const previousLoop = _setRunningLoop(loop);
     loop._currentTask = this;
     try {
       this.#context.run(() => {
-        this.#runAndHandle(false, undefined);
+        this._runAndHandle(false, undefined);
       });
     } finally {
       loop._currentTask = previousTask;

@@ -37,9 +37,12 @@ export class Handle implements Runnable {
   readonly _context: Context;
   /** @internal */
   _cancelled = false;
+  // The two debug-mode fields below are `declare`d: set only when used, so that the
+  // handles of a busy loop (and every sleep's timer) stay small.
   /** @internal Where the handle was created, in debug mode. */
-  _sourceTraceback: string | undefined;
-  #repr: string | undefined;
+  declare _sourceTraceback: string | undefined;
+  /** @internal The repr frozen by `cancel()` in debug mode. */
+  declare _frozenRepr: string | undefined;
 
   /** @internal Handles come from `loop.callSoon()` and friends. */
   constructor(
@@ -56,7 +59,7 @@ export class Handle implements Runnable {
   }
 
   toString(): string {
-    return this.#repr ?? `<${this._reprInfo().join(" ")}>`;
+    return this._frozenRepr ?? `<${this._reprInfo().join(" ")}>`;
   }
 
   /** Whether `cancel()` was called. */
@@ -74,7 +77,7 @@ export class Handle implements Runnable {
     if (this._cancelled) return;
     this._cancelled = true;
     // In debug mode keep the callback in the repr, for "Executing <Handle ...> took ...".
-    if (this._loop._debug) this.#repr = `<${this._reprInfo().join(" ")}>`;
+    if (this._loop._debug) this._frozenRepr = `<${this._reprInfo().join(" ")}>`;
     // Drop the references so a cancelled handle holds nothing alive.
     this._callback = null;
     this._args = undefined;

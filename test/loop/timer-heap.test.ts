@@ -157,6 +157,25 @@ describe("TimerHeap", () => {
     );
   });
 
+  it("keeps its order through a purge that rebuilds it, then further pushes and pops", () => {
+    // The heap keeps each handle's time in a second array: the rebuild must keep it in step.
+    const heap = new TimerHeap();
+    const handles: TimerHandle[] = [];
+    for (let i = 0; i < 120; i++) {
+      const handle = timer(i % 2 === 0 ? 1000 - i : i);
+      handles.push(handle);
+      heap.push(handle);
+    }
+    for (const handle of handles.slice(0, 70)) cancel(heap, handle);
+    heap.purge();
+    const later = [timer(500), timer(0.5), timer(500), timer(2000)];
+    for (const handle of later) heap.push(handle);
+    const expected = [...handles.slice(70), ...later].sort(
+      (a, b) => a.when() - b.when() || a._seq - b._seq,
+    );
+    assert.deepEqual(drain(heap), expected);
+  });
+
   it("purge() leaves a heap of exactly 100 with most cancelled to the top-only rule", () => {
     const heap = new TimerHeap();
     const handles: TimerHandle[] = [];
