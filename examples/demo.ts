@@ -1,5 +1,5 @@
 // The main demo: tasks, sleeps, cancellation, context variables, a TaskGroup under a
-// timeout, on a real event loop. Run it with `npm start`.
+// timeout, on a real event loop. Run it with `npm run example -- demo`.
 import {
   CancelledError,
   ContextVar,

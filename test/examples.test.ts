@@ -1,28 +1,71 @@
-// Every example runs, so none can rot. Examples use real time, so each is kept short.
+// Every example runs, so none can rot. Examples use real time, so each is kept short: the
+// ones that take flags run in their self-driving demo mode, at a small size.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const examplesDir = fileURLToPath(new URL("../examples/", import.meta.url));
 
+/** How each example runs in the smoke test; the others run with no arguments. */
+const invocations: Record<string, { args: string[]; input?: string }> = {
+  "tcp-server.js": { args: ["--demo", "--clients", "500"] },
+  "chat-server.js": { args: ["--demo"] },
+  "chat-client.js": {
+    args: ["--demo", "--name", "ada"],
+    input: "hello\n/join games\nhi there\n/who\n/nope\n",
+  },
+  "live-feed.js": { args: ["--subscribers", "20", "--ticks", "100000"] },
+  "pipeline.js": { args: ["--rows", "100000"] },
+};
+
+const results = new Map<string, SpawnSyncReturns<string> & { seconds: number }>();
+
+/** Run an example once (later calls reuse its result), and check that it succeeded. */
+function runExample(file: string): string {
+  let result = results.get(file);
+  if (result === undefined) {
+    const { args = [], input } = invocations[file] ?? {};
+    const started = performance.now();
+    result = {
+      ...spawnSync(process.execPath, [examplesDir + file, ...args], {
+        encoding: "utf8",
+        timeout: 20_000,
+        ...(input === undefined ? {} : { input }),
+      }),
+      seconds: (performance.now() - started) / 1000,
+    };
+    results.set(file, result);
+  }
+  assert.equal(result.error, undefined);
+  assert.equal(result.status, 0, `stderr:\n${result.stderr}`);
+  assert.equal(result.stderr, "", "an example reports no errors");
+  return result.stdout;
+}
+
 describe("examples", () => {
+  // Only the programs: examples/lib/ holds their shared helpers.
   const files = readdirSync(examplesDir).filter((name) => name.endsWith(".js"));
 
-  it("there is at least the main demo", () => {
-    assert.ok(files.includes("demo.js"), `examples found: ${files.join(", ")}`);
+  it("there is the main demo, the showcase and an example per use case", () => {
+    for (const name of [
+      "demo.js",
+      "showcase.js",
+      "tcp-server.js",
+      "chat-server.js",
+      "chat-client.js",
+      "live-feed.js",
+      "crawler.js",
+      "pipeline.js",
+    ]) {
+      assert.ok(files.includes(name), `${name} is missing; examples found: ${files.join(", ")}`);
+    }
   });
 
   for (const file of files) {
     it(`${file} runs to completion with exit code 0 (real I/O)`, () => {
-      const result = spawnSync(process.execPath, [examplesDir + file], {
-        encoding: "utf8",
-        timeout: 20_000,
-      });
-      assert.equal(result.error, undefined);
-      assert.equal(result.status, 0, `stderr:\n${result.stderr}`);
-      assert.notEqual(result.stdout.trim(), "", "an example prints what it does");
+      assert.notEqual(runExample(file).trim(), "", "an example prints what it does");
     });
   }
 
@@ -35,12 +78,97 @@ describe("examples", () => {
   });
 
   it("the demo shows cancellation, the task group timeout and context isolation (real I/O)", () => {
-    const result = spawnSync(process.execPath, [`${examplesDir}demo.js`], { encoding: "utf8" });
-    assert.match(result.stdout, /slow: cleaning up/);
-    assert.match(result.stdout, /slow task ended: CancelledError \(no longer needed\)/);
-    assert.match(result.stdout, /task group timed out after 0\.1s/);
-    assert.doesNotMatch(result.stdout, /tg-slow: done/);
-    assert.match(result.stdout, /task group failed: PageError: page 3 is broken/);
-    assert.match(result.stdout, /context var in main is still -/);
+    const stdout = runExample("demo.js");
+    assert.match(stdout, /slow: cleaning up/);
+    assert.match(stdout, /slow task ended: CancelledError \(no longer needed\)/);
+    assert.match(stdout, /task group timed out after 0\.1s/);
+    assert.doesNotMatch(stdout, /tg-slow: done/);
+    assert.match(stdout, /task group failed: PageError: page 3 is broken/);
+    assert.match(stdout, /context var in main is still -/);
+  });
+
+  it("the TCP server holds every client at once and drops the silent one (real I/O)", () => {
+    assert.match(
+      runExample("tcp-server.js"),
+      /^500 clients were connected at once \(peak 500 open connections\); 1500 round trips; 1 silent client dropped by its idle timeout; /m,
+    );
+  });
+
+  it("the chat demo delivers every message and drops the slow user (real I/O)", () => {
+    const stdout = runExample("chat-server.js");
+    assert.match(stdout, /^30 users in 3 rooms sent 600 messages; .* the users read 6000$/m);
+    assert.match(
+      stdout,
+      /^dropped for being too slow: slowpoke \(after \d+\.\d MB it did not read\)/m,
+    );
+  });
+
+  it("the chat client sends its input and prints the server's lines in order (real I/O)", () => {
+    assert.equal(
+      runExample("chat-client.js"),
+      [
+        "welcome, ada! /join <room>, /who, /rooms, /quit",
+        "* ada joined #lobby",
+        "[#lobby] ada: hello",
+        "* ada joined #games",
+        "[#games] ada: hi there",
+        "* in #games: ada",
+        "error: unknown command /nope",
+        "bye",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("the live feed loses nothing for fast subscribers and the oldest for a stalled one (real I/O)", () => {
+    const stdout = runExample("live-feed.js");
+    assert.match(stdout, /^the 19 subscribers that kept up missed 0 ticks$/m);
+    const match =
+      /^the stalled subscriber got (\d+) ticks and missed (\d+): .*dropped (\d+) old/m.exec(stdout);
+    assert.ok(match !== null, stdout);
+    const [, received, missed, dropped] = match.map(Number);
+    assert.equal(received! + missed!, 100000);
+    assert.equal(missed, dropped);
+    assert.ok(missed! > 0, "the stalled subscriber fell behind");
+  });
+
+  it("the crawler fetches, retries and gives up exactly as the site dictates (real I/O)", () => {
+    assert.match(
+      runExample("crawler.js"),
+      /^crawled: 196 pages fetched, 19 not found, 4 given up; 29 retried after 23 timeouts and 14 server errors; /m,
+    );
+  });
+
+  it("the crawler cancelled by its deadline reports what it did so far (real I/O)", () => {
+    const result = spawnSync(
+      process.execPath,
+      [`${examplesDir}crawler.js`, "--max-seconds", "0.2"],
+      { encoding: "utf8", timeout: 20_000 },
+    );
+    assert.equal(result.status, 0, `stderr:\n${result.stderr}`);
+    assert.equal(result.stderr, "");
+    assert.match(result.stdout, /^stopped after 0\.2s: \d+ pages fetched, /m);
+    assert.match(result.stdout, / 0 given up;/); // the slow pages had no time to run out of retries
+  });
+
+  it("the pipeline processes every row and skips the malformed ones (real I/O)", () => {
+    const stdout = runExample("pipeline.js");
+    assert.match(
+      stdout,
+      /^100000 rows \(4\.1 MB\) in [\d.]+s: 99900 written, 100 malformed skipped, /m,
+    );
+    assert.match(stdout, /^ {2}sensor-00: 8334 readings, /m);
+  });
+
+  it("the showcase drives the examples end to end, well under 20 s (real I/O)", () => {
+    const stdout = runExample("showcase.js");
+    const seconds = results.get("showcase.js")!.seconds;
+    assert.ok(seconds < 15, `the showcase took ${seconds}s`);
+    assert.match(stdout, /^ {3}2000 clients connected at once \(peak 2000 open on the server\)$/m);
+    assert.match(stdout, /^ {3}every user read all 6000 lines said in their room$/m);
+    assert.match(stdout, /^ {3}99 subscribers kept up and missed 0 ticks$/m);
+    assert.match(stdout, /^ {3}196 pages fetched, 19 not found, 4 given up; 29 retried /m);
+    assert.match(stdout, /^ {3}400000 rows \(16\.3 MB\) in [\d.]+s: 399600 written, /m);
+    assert.match(stdout, /^all done in [\d.]+s, on one thread\.$/m);
   });
 });
