@@ -8,6 +8,7 @@ export default tseslint.config(
     ignores: [
       "node_modules/",
       "dist/",
+      "docs-site/",
       ".build/",
       "bench/results/",
       "eslint.config.js",

@@ -30,6 +30,7 @@ import {
   runEcho,
   type EchoReport,
 } from "./echo.ts";
+import { writeReport } from "./report.ts";
 import { event } from "./event.ts";
 import { executor } from "./executor.ts";
 import { lock } from "./lock.ts";
@@ -640,6 +641,12 @@ async function main(): Promise<void> {
   };
   writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${RESULTS}`);
+  // The docs' benchmarks page shows a full run only; `node .build/bench/report.js` forces it.
+  if (options.filters.length === 0 && !options.quick && options.n === undefined) {
+    console.log(`wrote ${writeReport(RESULTS, join(ROOT, "docs")).join(", ")}`);
+  } else {
+    console.log("docs/benchmarks.md not regenerated (a partial run): node .build/bench/report.js");
+  }
 }
 
 await main();

@@ -1,5 +1,9 @@
-// The public API of tsyncio. Each group mirrors one asyncio module; anything not listed here
-// is internal, and package.json "exports" makes deep imports impossible.
+/**
+ * The public API of tsyncio. Each group mirrors one asyncio module; anything not listed here
+ * is internal, and package.json "exports" makes deep imports impossible.
+ *
+ * @module tsyncio
+ */
 
 // asyncio.exceptions (and the Python builtins asyncio relies on)
 export {

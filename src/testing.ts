@@ -1,5 +1,9 @@
-// The `tsyncio/testing` entry: a loop on a virtual clock and helpers to test coroutines
-// deterministically, in microseconds.
+/**
+ * The `tsyncio/testing` entry: a loop on a virtual clock and helpers to test coroutines
+ * deterministically, in microseconds.
+ *
+ * @module tsyncio/testing
+ */
 
 import { isCoroutine, isCoroutineFunction, type Coro } from "./coroutines.ts";
 import { DeadlockError } from "./exceptions.ts";
