@@ -195,6 +195,8 @@ export { ProcessPoolExecutor } from "./executors/process-pool.ts";
 export type { PoolOptions } from "./executors/pool.ts";
 export { InlineExecutor } from "./executors/inline.ts";
 export { transfer } from "./executors/wire.ts";
+export { CoroutineClient, serveCoroutines } from "./executors/bridge.ts";
+export type { CoroutineHandlers, CoroutineService } from "./executors/bridge.ts";
 
 // Promise interop (no asyncio counterpart)
 export { wrapPromise } from "./interop.ts";

@@ -65,8 +65,9 @@ export interface RunCoroutineThreadsafeOptions {
  * is cancelled, from inside the loop or through `signal`.
  *
  * Node has one loop per thread and no shared memory, so "another thread" means code on
- * this thread outside the loop; a worker thread cannot reach a loop object at all (see
- * docs/executors.md for what to do instead).
+ * this thread outside the loop; a worker thread cannot reach a loop object at all: serve
+ * it named coroutine functions with `serveCoroutines`, and it calls them through a
+ * `CoroutineClient`.
  *
  * @example
  * ```ts
