@@ -86,7 +86,7 @@ function* show(reader: StreamReader, print: (line: string) => void): Coro<void> 
 const usage = `usage: chat-client [--name you] [--host 127.0.0.1] [--port 7777]
        chat-client --demo [--name you]     (with its own chat server, on a free port)`;
 
-function* main(): Coro<void> {
+export function* main(): Coro<void> {
   const flags = parseFlags({ demo: false, name: "you", host: "127.0.0.1", port: 7777 }, usage);
   const input = stdinReader();
   try {

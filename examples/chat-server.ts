@@ -343,7 +343,7 @@ function* readUntil(reader: StreamReader, wanted: string): Coro<void> {
 const usage = `usage: chat-server [--port 7777] [--queue 256]
        chat-server --demo [--users 30] [--rooms 3] [--messages 20]`;
 
-function* main(): Coro<void> {
+export function* main(): Coro<void> {
   const flags = parseFlags(
     { demo: false, port: 7777, queue: 256, users: 30, rooms: 3, messages: 20 },
     usage,

@@ -269,7 +269,7 @@ export function describeCrawl(report: CrawlReport): string {
 
 const usage = `usage: crawler [--pages 200] [--concurrency 20] [--timeout 0.25] [--retries 2] [--max-seconds 0]`;
 
-function* main(): Coro<void> {
+export function* main(): Coro<void> {
   const flags = parseFlags(
     { pages: 200, concurrency: 20, timeout: 0.25, retries: 2, "max-seconds": 0 },
     usage,

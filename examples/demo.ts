@@ -14,6 +14,7 @@ import {
   timeout,
   type Coro,
 } from "../src/index.ts";
+import { isMain } from "./lib/cli.ts";
 
 const requestId = new ContextVar<string>("requestId", { default: "-" });
 
@@ -48,7 +49,7 @@ function* broken(): Coro<string> {
   throw new PageError("page 3 is broken");
 }
 
-function* main(): Coro<void> {
+export function* main(): Coro<void> {
   // Tasks run concurrently; yield* waits for one and gives its result.
   const a = createTask(fetchPage("req-1", 0.05), { name: "fetch-1" });
   const b = createTask(fetchPage("req-2", 0.02), { name: "fetch-2" });
@@ -103,4 +104,4 @@ function* main(): Coro<void> {
   log(`context var in main is still ${requestId.get()}`);
 }
 
-await run(main());
+if (isMain(import.meta.url)) await run(main());

@@ -277,7 +277,7 @@ export function* feedDemo(options: FeedDemoOptions): Coro<FeedDemoReport> {
 
 const usage = `usage: live-feed [--subscribers 100] [--ticks 60000] [--symbols 50] [--buffer 1000]`;
 
-function* main(): Coro<void> {
+export function* main(): Coro<void> {
   const flags = parseFlags({ subscribers: 100, ticks: 60000, symbols: 50, buffer: 1000 }, usage);
   const progress = new ProgressBar("feed", flags.ticks);
   const report = yield* feedDemo({ ...flags, progress });

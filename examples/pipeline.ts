@@ -207,7 +207,7 @@ export function megabytes(bytes: number): string {
 
 const usage = `usage: pipeline [--rows 400000] [--input file.csv --output out.csv] [--queue 4]`;
 
-function* main(): Coro<void> {
+export function* main(): Coro<void> {
   const flags = parseFlags({ rows: 400_000, input: "", output: "", queue: 4 }, usage);
   const progress = new ProgressBar("pipeline", 1, { format: megabytes });
   let report: PipelineReport;

@@ -7,12 +7,13 @@ import { ProgressBar } from "./lib/progress.ts";
 import { feedDemo } from "./live-feed.ts";
 import { describePipeline, megabytes, pipelineDemo } from "./pipeline.ts";
 import { tcpDemo } from "./tcp-server.ts";
+import { isMain } from "./lib/cli.ts";
 
 function section(number: number, title: string, file: string): void {
   console.log(`\n${number}. ${title}  (examples/${file}.ts: npm run example -- ${file})`);
 }
 
-function* main(): Coro<void> {
+export function* main(): Coro<void> {
   const began = performance.now();
   console.log("tsyncio showcase: five small programs on one event loop, over loopback");
 
@@ -73,4 +74,4 @@ function* main(): Coro<void> {
   console.log(`\nall done in ${seconds}s, on one thread.`);
 }
 
-await run(main());
+if (isMain(import.meta.url)) await run(main());

@@ -12,6 +12,7 @@ import {
   type StreamReader,
   type StreamWriter,
 } from "../src/index.ts";
+import { isMain } from "./lib/cli.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -46,7 +47,7 @@ function* client(port: number, name: string): Coro<string> {
   return reply;
 }
 
-function* main(): Coro<void> {
+export function* main(): Coro<void> {
   const server = yield* startServer(handle, "127.0.0.1", 0);
   const [, port] = server.sockets[0]!.getsockname() as [string, number];
   console.log(`server: listening on 127.0.0.1:${port}`);
@@ -61,4 +62,4 @@ function* main(): Coro<void> {
   console.log("server: closed, every connection gone");
 }
 
-await run(main());
+if (isMain(import.meta.url)) await run(main());

@@ -275,7 +275,7 @@ function* silentClient(port: number): Coro<string> {
 const usage = `usage: tcp-server [--port 8888] [--idle 30] [--echo]
        tcp-server --demo [--clients 2000] [--rounds 3]`;
 
-function* main(): Coro<void> {
+export function* main(): Coro<void> {
   const flags = parseFlags(
     { demo: false, echo: false, port: 8888, clients: 2000, rounds: 3, idle: 30 },
     usage,

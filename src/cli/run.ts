@@ -46,8 +46,10 @@ export async function runCommand(args: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  // The program sees its own arguments, as if it had been started directly.
-  process.argv = [process.argv[0] ?? "node", path, ...programArgs];
+  // The program's own arguments follow argv[1] (this command), where a program started
+  // directly finds them; argv[1] stays this command, so a module that runs itself only
+  // when it is the entry point (`process.argv[1] === its file`) does not run twice.
+  process.argv = [process.argv[0] ?? "node", process.argv[1] ?? "tsyncio", ...programArgs];
   const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   const entry = pickEntry(module);
   if (entry === null) {
