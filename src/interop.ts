@@ -8,6 +8,7 @@ import { getRunningLoop } from "./events.ts";
 import { CancelledError } from "./exceptions.ts";
 import type { Future } from "./futures.ts";
 import { describe } from "./internal/validate.ts";
+import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 
 /**
  * A Future on the running loop that settles like `source`.
@@ -57,6 +58,20 @@ export function wrapPromise<T>(
     promise = source;
   }
 
+  settleFromPromise(loop, future, promise, controller);
+  return future;
+}
+
+/**
+ * @internal Settle `future` (on `loop`) as `promise` settles; cancelling `future` aborts
+ * `controller`, if any. A virtual-clock loop does not jump while the promise is outstanding.
+ */
+export function settleFromPromise<T>(
+  loop: BaseEventLoop,
+  future: Future<Awaited<T>>,
+  promise: PromiseLike<T>,
+  controller: AbortController | undefined,
+): void {
   let outstanding = true;
   const finish = (): void => {
     if (outstanding) {
@@ -81,7 +96,6 @@ export function wrapPromise<T>(
       if (!future.done() && !loop.isClosed()) future.setException(error);
     },
   );
-  return future;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -4,10 +4,9 @@
  * BaseEventLoop's prototype here, so that the kernel does not depend on worker threads.
  */
 import type { Coro } from "../coroutines.ts";
-import { copyContext } from "../contextvars.ts";
-import { CancelledError, RuntimeError } from "../exceptions.ts";
+import { RuntimeError } from "../exceptions.ts";
 import type { Future } from "../futures.ts";
-import { wrapPromise } from "../interop.ts";
+import { settleFromPromise, wrapPromise } from "../interop.ts";
 import { describe, validateNumber } from "../internal/validate.ts";
 import { BaseEventLoop } from "../loop/base-event-loop.ts";
 import { moveOnAfter } from "../timeouts.ts";
@@ -111,30 +110,7 @@ function jobFuture<T>(
   controller: AbortController,
 ): Future<T> {
   const future = loop.createFuture<T>();
-  let outstanding = true;
-  const finish = (): void => {
-    if (outstanding) {
-      outstanding = false;
-      loop._hostOpFinished();
-    }
-  };
-  loop._hostOpStarted();
-  future._addCallback(() => {
-    finish();
-    if (future.cancelled()) {
-      controller.abort(new CancelledError("the waiting task was cancelled"));
-    }
-  }, copyContext());
-  promise.then(
-    (value) => {
-      finish();
-      if (!future.done() && !loop.isClosed()) future.setResult(value);
-    },
-    (error: unknown) => {
-      finish();
-      if (!future.done() && !loop.isClosed()) future.setException(error);
-    },
-  );
+  settleFromPromise(loop, future as Future<Awaited<T>>, promise, controller);
   return future;
 }
 

@@ -30,6 +30,29 @@ export interface PipeTransportOptions {
   onMade?: () => void;
 }
 
+/**
+ * Call `transport`'s protocol's `connectionLost(error)` on the next iteration, then let the
+ * loop go (the transport's outside operation is over).
+ */
+function scheduleConnectionLost(
+  loop: BaseEventLoop,
+  transport: { getProtocol(): BaseProtocol },
+  error: Error | null,
+  context: Context,
+): void {
+  loop._callSoon(
+    () => {
+      try {
+        transport.getProtocol().connectionLost?.(error);
+      } finally {
+        loop._hostOpFinished();
+      }
+    },
+    undefined,
+    context,
+  );
+}
+
 /** asyncio's BrokenPipeError, in Node's shape: an Error whose `code` is `"EPIPE"`. */
 export function brokenPipeError(): Error & { code: string } {
   return Object.assign(new Error("Broken pipe"), { code: "EPIPE" });
@@ -200,17 +223,7 @@ export class ReadPipeTransport implements ReadTransport {
     if (this.#lost) return;
     this.#lost = true;
     pipe.destroy();
-    this.#loop._callSoon(
-      () => {
-        try {
-          this.#protocol.connectionLost?.(error);
-        } finally {
-          this.#loop._hostOpFinished();
-        }
-      },
-      undefined,
-      this.#context,
-    );
+    scheduleConnectionLost(this.#loop, this, error, this.#context);
   }
 }
 
@@ -386,17 +399,7 @@ export class WritePipeTransport implements WriteTransport {
     if (this.#lost) return;
     this.#lost = true;
     this.#closing = true;
-    this.#loop._callSoon(
-      () => {
-        try {
-          this.#protocol.connectionLost?.(error);
-        } finally {
-          this.#loop._hostOpFinished();
-        }
-      },
-      undefined,
-      this.#context,
-    );
+    scheduleConnectionLost(this.#loop, this, error, this.#context);
   }
 }
 
