@@ -1,6 +1,8 @@
 // The showcase (`npm start`): the examples' demos one after the other on one event loop,
-// over loopback, each with a progress bar and a summary of what happened.
+// over loopback and with child processes, each with a progress bar and a summary of what
+// happened.
 import { run, type Coro } from "../src/index.ts";
+import { demoJobs, describeJobs, runJobs } from "./automation.ts";
 import { chatDemo } from "./chat-server.ts";
 import { crawlDemo, describeCrawl } from "./crawler.ts";
 import { ProgressBar } from "./lib/progress.ts";
@@ -15,7 +17,7 @@ function section(number: number, title: string, file: string): void {
 
 export function* main(): Coro<void> {
   const began = performance.now();
-  console.log("tsyncio showcase: five small programs on one event loop, over loopback");
+  console.log("tsyncio showcase: six small programs on one event loop");
 
   section(1, "A TCP server with thousands of clients at once", "tcp-server");
   let progress = new ProgressBar("tcp", 1);
@@ -69,6 +71,18 @@ export function* main(): Coro<void> {
   const pipeline = yield* pipelineDemo(400_000, progress);
   progress.finish();
   for (const line of describePipeline(pipeline)) console.log(`   ${line}`);
+
+  section(6, "An automation script: 12 commands, 4 at a time, under a timeout", "automation");
+  const jobs = demoJobs().slice(0, 12);
+  progress = new ProgressBar("jobs", jobs.length);
+  const jobsBegan = performance.now();
+  const results = yield* runJobs(jobs, { concurrency: 4, timeout: 1, grace: 0.3, progress });
+  progress.finish();
+  const jobsSeconds = ((performance.now() - jobsBegan) / 1000).toFixed(2);
+  console.log(`   ${describeJobs(results)}; ${jobsSeconds}s`);
+  for (const result of results.filter((each) => each.status !== "ok")) {
+    console.log(`   ${result.job.name}: ${result.status}`);
+  }
 
   const seconds = ((performance.now() - began) / 1000).toFixed(1);
   console.log(`\nall done in ${seconds}s, on one thread.`);

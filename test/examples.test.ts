@@ -1,15 +1,20 @@
 // Every example runs, so none can rot. Examples use real time, so each is kept short: the
 // ones that take flags run in their self-driving demo mode, at a small size.
 import assert from "node:assert/strict";
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const examplesDir = fileURLToPath(new URL("../examples/", import.meta.url));
 
-/** How each example runs in the smoke test; the others run with no arguments. */
-const invocations: Record<string, { args: string[]; input?: string }> = {
+/**
+ * How each example runs in the smoke test, and its exit code if not 0; the others run with
+ * no arguments.
+ */
+const invocations: Record<string, { args: string[]; input?: string; status?: number }> = {
   "tcp-server.js": { args: ["--demo", "--clients", "500"] },
   "chat-server.js": { args: ["--demo"] },
   "chat-client.js": {
@@ -18,6 +23,8 @@ const invocations: Record<string, { args: string[]; input?: string }> = {
   },
   "live-feed.js": { args: ["--subscribers", "20", "--ticks", "100000"] },
   "pipeline.js": { args: ["--rows", "100000"] },
+  // Some of its jobs fail, so it exits with 1.
+  "automation.js": { args: ["--concurrency", "15"], status: 1 },
 };
 
 const results = new Map<string, SpawnSyncReturns<string> & { seconds: number }>();
@@ -39,7 +46,7 @@ function runExample(file: string): string {
     results.set(file, result);
   }
   assert.equal(result.error, undefined);
-  assert.equal(result.status, 0, `stderr:\n${result.stderr}`);
+  assert.equal(result.status, invocations[file]?.status ?? 0, `stderr:\n${result.stderr}`);
   assert.equal(result.stderr, "", "an example reports no errors");
   return result.stdout;
 }
@@ -58,13 +65,14 @@ describe("examples", () => {
       "live-feed.js",
       "crawler.js",
       "pipeline.js",
+      "automation.js",
     ]) {
       assert.ok(files.includes(name), `${name} is missing; examples found: ${files.join(", ")}`);
     }
   });
 
   for (const file of files) {
-    it(`${file} runs to completion with exit code 0 (real I/O)`, () => {
+    it(`${file} runs to completion with exit code ${invocations[file]?.status ?? 0} (real I/O)`, () => {
       assert.notEqual(runExample(file).trim(), "", "an example prints what it does");
     });
   }
@@ -160,6 +168,159 @@ describe("examples", () => {
     assert.match(stdout, /^ {2}sensor-00: 8334 readings, /m);
   });
 
+  it("the automation script streams every job's output and stops the slow ones (real I/O)", () => {
+    const stdout = runExample("automation.js");
+    const summary = stdout.slice(stdout.indexOf("\nfinished in "));
+    assert.match(summary, /^\nfinished in [\d.]+s\njob {12}status {18}seconds\n/);
+    const rows = summary
+      .split("\n")
+      .slice(3, -2)
+      .map((row) => row.replace(/ +\d+\.\d\d$/, "").trimEnd());
+    assert.deepEqual(rows, [
+      "lint           ok",
+      "typecheck      ok",
+      "unit-1         ok",
+      "unit-2         failed (exit 1)",
+      "unit-3         ok",
+      "build-web      ok",
+      "migrate-db     timed out (terminated)",
+      "unit-4         ok",
+      "e2e-login      ok",
+      "oom-victim     killed by SIGKILL",
+      "unit-5         ok",
+      "docs           ok",
+      "build-api      ok",
+      "flaky-test     failed (exit 3)",
+      "package        ok",
+      "sync-assets    timed out (killed)",
+      "i18n           ok",
+      "unit-6         ok",
+      "unit-7         ok",
+      "e2e-cart       ok",
+      "e2e-checkout   ok",
+      "audit          ok",
+      "license-check  ok",
+      "coverage       failed (exit 1)",
+      "images         ok",
+      "sitemap        ok",
+      "changelog      ok",
+      "bench-smoke    ok",
+      "smoke-test     ok",
+      "notify         ok",
+    ]);
+    assert.match(summary, /\n30 jobs: 24 ok, 3 failed, 2 timed out, 1 killed by a signal\n$/);
+    // The output of each job, in its order, prefixed with its name: | stdout, ! stderr,
+    // * what the runner did.
+    const linesOf = (job: string): string[] =>
+      stdout
+        .slice(0, stdout.indexOf("\nfinished in "))
+        .split("\n")
+        .filter((line) => line.startsWith(`${job.padEnd(13)} `))
+        .map((line) => line.slice(14).replace(/pid \d+$/, "pid N"));
+    assert.deepEqual(linesOf("unit-2"), [
+      "* started, pid N",
+      "| step 1/3",
+      "| step 2/3",
+      "| step 3/3",
+      "! FAIL: expected 3, got 4",
+      "* failed (exit 1)",
+    ]);
+    assert.deepEqual(
+      linesOf("migrate-db").filter((line) => line !== "! Terminated"), // sh may say so
+      [
+        "* started, pid N",
+        "| waiting for the database lock",
+        "* timed out after 1.5s: SIGTERM",
+        "| got SIGTERM: rolling back",
+        "* timed out (terminated)",
+      ],
+    );
+    assert.deepEqual(linesOf("sync-assets"), [
+      "* started, pid N",
+      "| uploading (SIGTERM is ignored)",
+      "* timed out after 1.5s: SIGTERM",
+      "* still running 0.3s after SIGTERM: SIGKILL",
+      "* timed out (killed)",
+    ]);
+    assert.deepEqual(linesOf("oom-victim"), [
+      "* started, pid N",
+      "| allocating 8 GB",
+      "* killed by SIGKILL",
+    ]);
+  });
+
+  // A bound: a job left running (a shell's `sleep 30`) would keep the runner waiting.
+  it(
+    "the automation script on Ctrl-C stops and reaps every job, then reports (real I/O)",
+    {
+      timeout: 10_000,
+    },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsyncio-automation-"));
+      const jobsFile = join(dir, "jobs.txt");
+      writeFileSync(
+        jobsFile,
+        [
+          "# run without a shell, split into arguments",
+          "sleep 30",
+          `sh -c "trap '' TERM; echo ignoring SIGTERM; sleep 30"`,
+          `sh -c 'echo "in sh"; sleep 30; echo never'`,
+          "",
+          "echo not started",
+        ].join("\n"),
+      );
+      const child = spawn(
+        process.execPath,
+        [`${examplesDir}automation.js`, "--jobs", jobsFile, "--concurrency", "3"],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stdout = "";
+      let stderr = "";
+      child.stderr.on("data", (data: Buffer) => (stderr += data.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      // Once all three run (and the trap is set), Ctrl-C.
+      await new Promise<void>((resolve) => {
+        child.stdout.on("data", (data: Buffer) => {
+          stdout += data.toString();
+          if (/ignoring SIGTERM/.test(stdout) && /in sh/.test(stdout)) resolve();
+        });
+      });
+      child.kill("SIGINT");
+      const status = await exited;
+      rmSync(dir, { recursive: true });
+      assert.equal(stderr, "");
+      assert.equal(status, 130, stdout);
+      const summary = stdout.slice(stdout.indexOf("\ninterrupted after "));
+      assert.match(summary, /^\ninterrupted after [\d.]+s\njob {6}status {20}seconds\n/);
+      assert.deepEqual(
+        summary
+          .split("\n")
+          .slice(3)
+          .map((row) => row.replace(/ +\d+\.\d\d$/, " S")),
+        [
+          "sleep-1  interrupted (terminated) S",
+          "sh-2     interrupted (killed) S",
+          "sh-3     interrupted (terminated) S",
+          "echo-4   not started                     -",
+          "4 jobs: 3 interrupted, 1 not started",
+          "",
+        ],
+      );
+      assert.match(stdout, /^sh-2 {4}\* still running 0\.3s after SIGTERM: SIGKILL$/m);
+      // Every job was reaped, and everything it started (its process group) is gone: dead, if
+      // maybe not yet reaped by init (ps's state Z), since the jobs' children are not ours.
+      const pids = [...stdout.matchAll(/started, pid (\d+)$/gm)].map((match) => Number(match[1]));
+      assert.equal(pids.length, 3);
+      for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: "ESRCH" });
+      const ps = spawnSync("ps", ["-A", "-o", "pid=,pgid=,stat=,args="], { encoding: "utf8" });
+      const survivors = ps.stdout.split("\n").filter((line) => {
+        const [, pgid, state] = line.trim().split(/\s+/);
+        return pids.includes(Number(pgid)) && state?.startsWith("Z") === false;
+      });
+      assert.deepEqual(survivors, []);
+    },
+  );
+
   it("the showcase drives the examples end to end, well under 20 s (real I/O)", () => {
     const stdout = runExample("showcase.js");
     const seconds = results.get("showcase.js")!.seconds;
@@ -169,6 +330,8 @@ describe("examples", () => {
     assert.match(stdout, /^ {3}99 subscribers kept up and missed 0 ticks$/m);
     assert.match(stdout, /^ {3}196 pages fetched, 19 not found, 4 given up; 29 retried /m);
     assert.match(stdout, /^ {3}400000 rows \(16\.3 MB\) in [\d.]+s: 399600 written, /m);
+    assert.match(stdout, /^ {3}12 jobs: 9 ok, 1 failed, 1 timed out, 1 killed by a signal; /m);
+    assert.match(stdout, /^ {3}migrate-db: timed out \(terminated\)$/m);
     assert.match(stdout, /^all done in [\d.]+s, on one thread\.$/m);
   });
 });

@@ -56,6 +56,19 @@ export class ProgressBar {
     this.#draw();
   }
 
+  /**
+   * Print `text` as a line of its own, above the bar: on a terminal the bar is cleared,
+   * the line written, and the bar drawn again below it; in a log, just the line.
+   */
+  log(text: string): void {
+    if (!this.#tty || this.#finished) {
+      this.#out.write(`${text}\n`);
+      return;
+    }
+    this.#lastDraw = performance.now();
+    this.#out.write(`\r\x1b[2K${text}\n${this.#line()}`);
+  }
+
   /** Close the bar with its final line, and an optional note after it. */
   finish(note = ""): void {
     if (this.#finished) return;
@@ -77,7 +90,8 @@ export class ProgressBar {
     const fraction = this.#total > 0 ? Math.min(1, this.#done / this.#total) : 1;
     const filled = Math.round(fraction * this.#width);
     const bar = "#".repeat(filled) + ".".repeat(this.#width - filled);
-    const seconds = ((performance.now() - (this.#started ?? performance.now())) / 1000).toFixed(1);
+    const now = performance.now();
+    const seconds = ((now - (this.#started ?? now)) / 1000).toFixed(1);
     const percent = String(Math.floor(fraction * 100)).padStart(3);
     const counts = `${this.#format(this.#done)}/${this.#format(this.#total)}`;
     return `${this.#label.padEnd(8)} [${bar}] ${percent}% ${counts} ${seconds}s`;
