@@ -8,6 +8,7 @@ import { getRunningLoop } from "./events.ts";
 import { CancelledError } from "./exceptions.ts";
 import type { Future } from "./futures.ts";
 import { describe } from "./internal/validate.ts";
+import { describeWait, tracking } from "./internal/call-stacks.ts";
 
 /**
  * A Future on the running loop that settles like `source`.
@@ -56,6 +57,7 @@ export function wrapPromise<T>(
   } else {
     promise = source;
   }
+  if (tracking) describeWait(future, "a Promise (wrapPromise)");
 
   let outstanding = true;
   const finish = (): void => {
