@@ -10,6 +10,7 @@ import { captureStack, describeCallback, type WakeupTarget } from "./loop/handle
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { describe } from "./internal/validate.ts";
 import { inspectAsString } from "./internal/inspect.ts";
+import { recordSuspension, tracking } from "./internal/call-stacks.ts";
 
 // A Future's state, one small integer (one field instead of two, in every Future and Task).
 const PENDING = 0;
@@ -427,6 +428,7 @@ export class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
     if (!this.#yielded && !future.done()) {
       this.#yielded = true;
       future._blocking = true;
+      if (tracking) recordSuspension();
       return { done: false, value: future };
     }
     if (!future.done()) throw new RuntimeError("await wasn't used with future");

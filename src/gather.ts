@@ -140,7 +140,7 @@ export function gather(...args: unknown[]): Future<unknown[]> {
 }
 
 /** The Future `gather` returns: cancelling it cancels the children. */
-class GatheringFuture extends Future<unknown[]> {
+export class GatheringFuture extends Future<unknown[]> {
   readonly #children: readonly Future<unknown>[];
   /** @internal */
   _cancelRequested = false;
@@ -148,6 +148,11 @@ class GatheringFuture extends Future<unknown[]> {
   constructor(children: readonly Future<unknown>[], loop: BaseEventLoop) {
     super({ loop });
     this.#children = children;
+  }
+
+  /** @internal The awaitables it gathers, for the call graph ("the gather awaits them"). */
+  get _children(): readonly Future<unknown>[] {
+    return this.#children;
   }
 
   /**

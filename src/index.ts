@@ -66,6 +66,15 @@ export type { ReturnWhen, WaitOptions } from "./wait.ts";
 export { asCompleted } from "./as-completed.ts";
 export type { AsCompleted } from "./as-completed.ts";
 
+// asyncio.graph (Python 3.14): call-graph introspection
+export { captureCallGraph, formatCallGraph, printCallGraph } from "./graph.ts";
+export type {
+  CallGraphOptions,
+  FrameCallGraphEntry,
+  FutureCallGraph,
+  PrintCallGraphOptions,
+} from "./graph.ts";
+
 // asyncio.taskgroups, asyncio.timeouts (and Trio-style move-on scopes)
 export { TaskGroup, taskGroup } from "./taskgroups.ts";
 export { Timeout, moveOnAfter, moveOnAt, timeout, timeoutAt } from "./timeouts.ts";

@@ -9,6 +9,7 @@ import { CancelledError } from "./exceptions.ts";
 import type { Future } from "./futures.ts";
 import { describe } from "./internal/validate.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
+import { describeWait, tracking } from "./internal/call-stacks.ts";
 
 /**
  * A Future on the running loop that settles like `source`.
@@ -57,7 +58,7 @@ export function wrapPromise<T>(
   } else {
     promise = source;
   }
-
+  if (tracking) describeWait(future, "a Promise (wrapPromise)");
   settleFromPromise(loop, future, promise, controller);
   return future;
 }

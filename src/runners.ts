@@ -15,6 +15,7 @@ import { EventLoop } from "./loop/node-event-loop.ts";
 import { hasDefaultExecutor } from "./executors/loop-methods.ts";
 import type { Task } from "./tasks.ts";
 import { inspectAsString } from "./internal/inspect.ts";
+import { startInspecting, stopInspecting } from "./inspect/server.ts";
 
 /** Options of `run()` and `new Runner()`. */
 export interface RunOptions {
@@ -22,6 +23,11 @@ export interface RunOptions {
   debug?: boolean | undefined;
   /** Build the loop; default `new EventLoop()`. `() => new VirtualEventLoop()` for virtual time. */
   loopFactory?: (() => BaseEventLoop) | undefined;
+  /**
+   * Let `tsyncio ps PID` and `tsyncio pstree PID` (the same user only) look at the tasks
+   * while the Runner lives; default: the TSYNCIO_INSPECT environment variable.
+   */
+  inspect?: boolean | undefined;
 }
 
 /**
@@ -70,9 +76,11 @@ export class Runner implements AsyncDisposable {
   #context: Context | null = null;
   readonly #debug: boolean | undefined;
   readonly #loopFactory: (() => BaseEventLoop) | undefined;
+  readonly #inspect: boolean;
 
   constructor(options?: RunOptions) {
     this.#debug = options?.debug;
+    this.#inspect = options?.inspect ?? inspectFromEnvironment();
     this.#loopFactory = options?.loopFactory;
     if (this.#loopFactory !== undefined && typeof this.#loopFactory !== "function") {
       throw new TypeError(`loopFactory must be a function, got ${describe(this.#loopFactory)}`);
@@ -155,6 +163,7 @@ export class Runner implements AsyncDisposable {
         await loop.runUntilComplete(loop.shutdownDefaultExecutor(THREAD_JOIN_TIMEOUT));
       }
     } finally {
+      if (this.#inspect) stopInspecting(loop);
       loop.close();
       this.#loop = null;
       this.#state = "closed";
@@ -171,6 +180,7 @@ export class Runner implements AsyncDisposable {
     if (this.#state === "initialized") return this.#loop as BaseEventLoop;
     const loop = this.#loopFactory === undefined ? new EventLoop() : this.#loopFactory();
     if (this.#debug !== undefined) loop.setDebug(this.#debug);
+    if (this.#inspect) startInspecting(loop);
     this.#loop = loop;
     this.#context = copyContext();
     this.#state = "initialized";
@@ -209,6 +219,11 @@ function allDone(loop: BaseEventLoop, tasks: readonly Task<unknown>[]): Future<u
   };
   for (const task of tasks) task.addDoneCallback(countDown);
   return done;
+}
+
+function inspectFromEnvironment(): boolean {
+  const value = process.env.TSYNCIO_INSPECT;
+  return value !== undefined && value !== "" && value !== "0";
 }
 
 function checkCoroutine(value: unknown): void {

@@ -7,6 +7,7 @@ import { RuntimeError } from "./exceptions.ts";
 import type { Future } from "./futures.ts";
 import type { TimerHandle } from "./loop/handles.ts";
 import { describe } from "./internal/validate.ts";
+import { describeWait, recordSuspension, tracking } from "./internal/call-stacks.ts";
 
 /**
  * Suspend the current task for `delay` seconds, then return `result`.
@@ -55,6 +56,10 @@ class SleepFor<T> extends CoroutineObject<T> {
       this.#future = future;
       this.#state = "suspended";
       future._blocking = true;
+      if (tracking) {
+        recordSuspension();
+        describeWait(future, `sleep ${String(delay)}s`);
+      }
       return { done: false, value: future };
     }
     if (this.#state === "suspended") {
@@ -98,6 +103,7 @@ class BareYield<T> extends CoroutineObject<T> {
   next(): IteratorResult<Yielded, T> {
     if (this.#state === "created") {
       this.#state = "suspended";
+      if (tracking) recordSuspension();
       return { done: false, value: undefined };
     }
     if (this.#state === "suspended") {

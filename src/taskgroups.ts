@@ -17,6 +17,12 @@ import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { currentTask, type Task, type TaskOptions } from "./tasks.ts";
 
 /**
+ * @internal The groups entered and not yet exited, for the call graph (their parent task
+ * awaits their children): one add and one delete per group.
+ */
+export const liveTaskGroups: Set<TaskGroup> = new Set();
+
+/**
  * A group of child tasks bound to the task that entered it. Create children with
  * `createTask`; the group's exit waits for all of them.
  */
@@ -98,7 +104,23 @@ export class TaskGroup {
       throw new RuntimeError(`TaskGroup ${this.toString()} cannot determine the parent task`);
     }
     this.#entered = true;
+    liveTaskGroups.add(this);
     return this;
+  }
+
+  /** @internal The task that entered the group, until it exits. */
+  get _parentTask(): Task<unknown> | null {
+    return this.#parent;
+  }
+
+  /** @internal The Future the parent task waits on in `exit`, while it does. */
+  get _exitWaiter(): Future<boolean> | null {
+    return this.#onCompleted;
+  }
+
+  /** @internal The children that are not done. */
+  _pendingChildren(): Task<unknown>[] {
+    return this.#children.filter((child) => !child.done());
   }
 
   /**
@@ -153,6 +175,7 @@ export class TaskGroup {
     const errors = this.#errors;
     this.#errors = [];
     this.#parent = null;
+    liveTaskGroups.delete(this);
     // Other errors have priority over a CancelledError.
     if (propagateCancellation !== null && errors.length === 0) throw propagateCancellation;
     if (failed && !(error instanceof CancelledError)) errors.push(error);
@@ -181,6 +204,7 @@ export class TaskGroup {
       // Every child is done and none failed: exit has nothing to wait for or throw.
       this.#exiting = true;
       this.#parent = null;
+      liveTaskGroups.delete(this);
       return result;
     }
     yield* this.exit(false);

@@ -5,6 +5,7 @@
  */
 import { runCommand } from "./run.ts";
 import { replCommand } from "./repl.ts";
+import { psCommand, pstreeCommand } from "./ps.ts";
 
 const USAGE = `usage: tsyncio <command> [options]
 
@@ -14,9 +15,15 @@ commands:
   repl [--debug]                    a Node REPL whose event loop keeps running; an input
                                     that gives a coroutine, Future or Task is run on it
                                     and its result printed (\`yield* x\` works too)
+  ps PID                            the tasks of the running program PID: id, name,
+                                    state, what each awaits, where, and who awaits it
+  pstree PID                        the same tasks as a tree: each task over the tasks
+                                    it awaits
   help                              this text
 
-Debug mode: --debug, or TSYNCIO_DEBUG=1 in the environment.`;
+Debug mode: --debug, or TSYNCIO_DEBUG=1 in the environment.
+ps and pstree see only programs of the same user started with TSYNCIO_INSPECT=1 (or
+run(main, { inspect: true })).`;
 
 /** Run the command line `args` (without node and the script); resolves to the exit code. */
 export async function main(args: readonly string[]): Promise<number> {
@@ -26,6 +33,10 @@ export async function main(args: readonly string[]): Promise<number> {
       return runCommand(rest);
     case "repl":
       return replCommand(rest);
+    case "ps":
+      return psCommand(rest);
+    case "pstree":
+      return pstreeCommand(rest);
     case undefined:
     case "help":
     case "--help":

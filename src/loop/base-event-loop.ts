@@ -20,6 +20,7 @@
  */
 import { Context, copyContext, currentContext } from "../contextvars.ts";
 import { _getRunningLoop, _setRunningLoop } from "../events.ts";
+import { _debugLoop } from "../internal/call-stacks.ts";
 import { RuntimeError } from "../exceptions.ts";
 import { Future } from "../futures.ts";
 import { ensureFuture, Task, type TaskOptions } from "../tasks.ts";
@@ -99,6 +100,7 @@ export abstract class BaseEventLoop {
 
   constructor() {
     this._debug = debugFromEnvironment();
+    if (this._debug) _debugLoop(1);
   }
 
   toString(): string {
@@ -193,7 +195,10 @@ export abstract class BaseEventLoop {
   close(): void {
     if (this.#running) throw new RuntimeError("Cannot close a running event loop");
     if (this.#closed) return;
-    if (this._debug) console.debug(`Close ${this.toString()}`);
+    if (this._debug) {
+      console.debug(`Close ${this.toString()}`);
+      _debugLoop(-1);
+    }
     this.#closed = true;
     this.#ready = [];
     this.#readyLength = 0;
@@ -353,7 +358,10 @@ export abstract class BaseEventLoop {
    * warnings, stricter argument checks, warnings for swallowed cancellations.
    */
   setDebug(enabled: boolean): void {
-    this._debug = Boolean(enabled as unknown);
+    const debug = Boolean(enabled as unknown);
+    // Call stacks of suspended tasks are recorded while a loop that is not closed is in debug mode.
+    if (debug !== this._debug && !this.#closed) _debugLoop(debug ? 1 : -1);
+    this._debug = debug;
   }
 
   // ---- internals shared with futures, tasks and the subclasses -----------------------------
