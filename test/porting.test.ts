@@ -33,18 +33,6 @@ const snapshot = JSON.parse(
   readFileSync(join(root, "test", "fixtures", "asyncio-names.json"), "utf8"),
 ) as Snapshot;
 
-/**
- * Names the guide maps to a branch still in flight (asyncio.graph, Python 3.14). Once they
- * are exported, the test "waits for no name that is exported already" fails: empty this list.
- */
-const IN_FLIGHT = [
-  "captureCallGraph",
-  "formatCallGraph",
-  "printCallGraph",
-  "FrameCallGraphEntry",
-  "FutureCallGraph",
-];
-
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any class
 type AnyClass = Function;
 
@@ -201,17 +189,9 @@ describe("the porting guide's Every name tables", () => {
   it("give only tsyncio names that exist", () => {
     const unknown = rows
       .flatMap((row) => (row.tsyncio ?? []).map((name) => ({ row, name })))
-      .filter(({ name }) => !IN_FLIGHT.includes(name) && !resolves(name))
+      .filter(({ name }) => !resolves(name))
       .map(({ row, name }) => `${at(row)}: ${name}`);
     assert.deepEqual(unknown, []);
-  });
-
-  it("wait for no name that is exported already", () => {
-    assert.deepEqual(
-      IN_FLIGHT.filter((name) => resolves(name)),
-      [],
-      "these names exist now: remove them from IN_FLIGHT",
-    );
   });
 });
 
