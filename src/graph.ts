@@ -21,6 +21,7 @@ import { GatheringFuture } from "./gather.ts";
 import { captureError, lastSuspension } from "./internal/call-stacks.ts";
 import { describe, validateInteger, validateOptions } from "./internal/validate.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
+import { shieldedBy } from "./shield.ts";
 import { liveTaskGroups } from "./taskgroups.ts";
 import { Task } from "./tasks.ts";
 
@@ -188,7 +189,7 @@ export function futureId(future: object): number {
 
 /**
  * @internal Who awaits each Future of `loop`, derived now: a task awaits the Future it is
- * blocked on, a gather awaits its children, a TaskGroup's parent task awaits its children.
+ * blocked on, a gather awaits its children, a shield what it mirrors, a TaskGroup's parent task awaits its children.
  */
 export function awaitersOf(loop: BaseEventLoop): Map<Future<unknown>, Future<unknown>[]> {
   const awaiters = new Map<Future<unknown>, Future<unknown>[]>();
@@ -197,21 +198,23 @@ export function awaitersOf(loop: BaseEventLoop): Map<Future<unknown>, Future<unk
     if (list === undefined) awaiters.set(awaited, [awaiter]);
     else if (!list.includes(awaiter)) list.push(awaiter);
   };
-  const gathers: GatheringFuture[] = [];
+  // A gather awaits its children and a shield the Future it mirrors: follow them, and
+  // the gathers and shields among them, down.
+  const composites: Future<unknown>[] = [];
   for (const task of loop._tasks) {
     const waiter = task._waiter;
     if (waiter === null || waiter.done()) continue;
     add(waiter, task);
-    if (waiter instanceof GatheringFuture) gathers.push(waiter);
+    composites.push(waiter);
   }
-  const seen = new Set<GatheringFuture>();
-  for (let gathering = gathers.pop(); gathering !== undefined; gathering = gathers.pop()) {
-    if (seen.has(gathering)) continue;
-    seen.add(gathering);
-    for (const child of gathering._children) {
-      if (child.done()) continue;
-      add(child, gathering);
-      if (child instanceof GatheringFuture) gathers.push(child);
+  const seen = new Set<Future<unknown>>();
+  for (let outer = composites.pop(); outer !== undefined; outer = composites.pop()) {
+    if (seen.has(outer)) continue;
+    seen.add(outer);
+    for (const inner of innerFutures(outer)) {
+      if (inner.done()) continue;
+      add(inner, outer);
+      composites.push(inner);
     }
   }
   for (const group of liveTaskGroups) {
@@ -225,6 +228,13 @@ export function awaitersOf(loop: BaseEventLoop): Map<Future<unknown>, Future<unk
     for (const child of group._pendingChildren()) add(child, parent);
   }
   return awaiters;
+}
+
+/** The Futures `outer` waits for on behalf of whoever awaits it: a gather's, a shield's. */
+function innerFutures(outer: Future<unknown>): readonly Future<unknown>[] {
+  if (outer instanceof GatheringFuture) return outer._children;
+  const inner = shieldedBy(outer);
+  return inner === undefined ? [] : [inner];
 }
 
 /**

@@ -5,6 +5,14 @@ import type { Awaitable } from "./coroutines.ts";
 import type { Future } from "./futures.ts";
 import { ensureFuture } from "./tasks.ts";
 
+/** Each pending shield's inner Future, for the call graph ("the shield awaits it"). */
+const shielded = new WeakMap<Future<unknown>, Future<unknown>>();
+
+/** @internal The Future that `outer`, a shield, mirrors; undefined for any other Future. */
+export function shieldedBy(outer: Future<unknown>): Future<unknown> | undefined {
+  return shielded.get(outer);
+}
+
 /**
  * A Future that mirrors `aw` (a coroutine is wrapped in a Task), except that cancelling
  * it leaves `aw` running. The task waiting on the shield is still cancelled: only the inner
@@ -39,5 +47,6 @@ export function shield<T>(aw: Future<T> | Awaitable<T>): Future<T> {
   };
   inner.addDoneCallback(onInnerDone);
   outer.addDoneCallback(onOuterDone);
+  shielded.set(outer, inner);
   return outer;
 }

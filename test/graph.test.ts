@@ -10,6 +10,7 @@ import {
   createTask,
   formatCallGraph,
   gather,
+  shield,
   getRunningLoop,
   printCallGraph,
   sleep,
@@ -148,6 +149,27 @@ describe("captureCallGraph", () => {
       assert.deepEqual(chains(captureCallGraph(a) as FutureCallGraph), ["a"]);
       assert.deepEqual(chains(captureCallGraph(b) as FutureCallGraph), ["b <- Future <- gatherer"]);
       yield* gatherer;
+    });
+  });
+
+  it("shows a shielded task awaited by the shield, awaited by the task", async () => {
+    await runVirtual(function* () {
+      const inner = createTask(sleep(1), { name: "inner" });
+      const waiter = createTask(
+        (function* (): Coro<void> {
+          yield* shield(inner);
+        })(),
+        { name: "waiter" },
+      );
+      yield* sleep(0);
+      assert.deepEqual(chains(captureCallGraph(inner) as FutureCallGraph), [
+        "inner <- Future <- waiter",
+      ]);
+      // Cancelling the waiter leaves the inner task running, awaited by nobody.
+      waiter.cancel();
+      yield* sleep(0);
+      assert.deepEqual(chains(captureCallGraph(inner) as FutureCallGraph), ["inner"]);
+      yield* inner;
     });
   });
 
