@@ -130,6 +130,11 @@ export class WriteFlowControl {
     return this.#paused;
   }
 
+  /** The high-water mark: above it the protocol is paused. */
+  get high(): number {
+    return this.#high;
+  }
+
   limits(): [low: number, high: number] {
     return [this.#low, this.#high];
   }

@@ -21,6 +21,9 @@ import {
 } from "../protocols.ts";
 import { checkWrite, WriteFlowControl, type Transport } from "../transports.ts";
 
+/** A zero-length write: its callback runs once everything written before it is sent. */
+const EMPTY = Buffer.alloc(0);
+
 /** After this many writes to a lost connection, asyncio warns once. */
 const LOG_THRESHOLD_FOR_CONNLOST_WRITES = 5;
 
@@ -160,6 +163,7 @@ export class SocketTransport implements Transport {
       // Flush what is buffered (writes made meanwhile too, as asyncio accepts them), then
       // end the connection and call connectionLost: #onWritten sees the buffer empty.
       this.#closeWhenFlushed = true;
+      this.#watchFlush();
     }
   }
 
@@ -192,7 +196,9 @@ export class SocketTransport implements Transport {
   // ---- WriteTransport --------------------------------------------------------------------
 
   setWriteBufferLimits(high?: number | null, low?: number | null): void {
+    const wasPaused = this.#flow.paused;
     this.#flow.setLimits(high, low, this.getWriteBufferSize());
+    if (this.#flow.paused && !wasPaused) this.#watchFlush();
   }
 
   getWriteBufferSize(): number {
@@ -215,8 +221,20 @@ export class SocketTransport implements Transport {
       }
       return;
     }
-    this.#socket.write(data, this.#onWritten);
-    this.#flow.maybePause(this.#socket.writableLength);
+    const socket = this.#socket;
+    // A write callback costs Node a tick per write: ask for one only when a flush matters,
+    // that is while paused (or about to be) and while closing. Writes complete in order, so
+    // from the write that pauses on, every completion is seen.
+    if (
+      this.#flow.paused ||
+      this.#closeWhenFlushed ||
+      socket.writableLength + data.length > this.#flow.high
+    ) {
+      socket.write(data, this.#onWritten);
+    } else {
+      socket.write(data);
+    }
+    this.#flow.maybePause(socket.writableLength);
   }
 
   writelines(chunks: Iterable<Uint8Array>): void {
@@ -365,6 +383,11 @@ export class SocketTransport implements Transport {
       });
     }
   };
+
+  /** Be told (#onWritten) once what is buffered now has been sent: an empty write. */
+  #watchFlush(): void {
+    this.#socket.write(EMPTY, this.#onWritten);
+  }
 
   readonly #resumeWriting = (): void => {
     if (!this.#lost) this.#flow.maybeResume(this.#socket.writableLength);

@@ -905,6 +905,30 @@ describe("SocketTransport write flow control", () => {
         peer.close();
       }
     }));
+
+  it("resumes a protocol paused by setWriteBufferLimits() once the peer reads (real I/O)", () =>
+    runVirtual(function* () {
+      const peer = yield* nodeServer(() => {}, { pauseOnConnect: true });
+      try {
+        const [transport, protocol] = yield* connectTo(peer);
+        const socket = yield* peer.accepted();
+        transport.setWriteBufferLimits(1e12);
+        // Nothing written so far asked Node to report its completion.
+        fillUntilBuffered(transport, 2);
+        transport.setWriteBufferLimits(1, 0);
+        assert.deepEqual(protocol.log, ["connectionMade", "pauseWriting"]);
+        socket.resume();
+        for (let i = 0; i < 200 && protocol.log.length < 3; i++) {
+          yield* wrapPromise(new Promise((resolve) => setTimeout(resolve, 5)));
+        }
+        assert.deepEqual(protocol.log, ["connectionMade", "pauseWriting", "resumeWriting"]);
+        assert.equal(transport.getWriteBufferSize(), 0);
+        transport.abort();
+        yield* protocol.lost;
+      } finally {
+        peer.close();
+      }
+    }));
 });
 
 describe("SocketTransport.getExtraInfo", () => {
