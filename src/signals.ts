@@ -6,12 +6,12 @@
  * Context current when it was added. While a loop has a handler for a signal, the signal
  * no longer does its default action (for SIGINT and SIGTERM: ending the process).
  */
-import { constants } from "node:os";
 import { isMainThread } from "node:worker_threads";
 import { copyContext } from "./contextvars.ts";
 import { isCoroutine, isCoroutineFunction } from "./coroutines.ts";
 import { RuntimeError } from "./exceptions.ts";
-import { describe, validateFunction } from "./internal/validate.ts";
+import { checkSignal } from "./internal/signals.ts";
+import { validateFunction } from "./internal/validate.ts";
 import { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { Handle } from "./loop/handles.ts";
 
@@ -103,25 +103,3 @@ BaseEventLoop.prototype.removeSignalHandler = function (
   process.off(entry.name, entry.listener);
   return true;
 };
-
-/** A signal as `[number, name]`; TypeError or RangeError if it is not one. */
-function checkSignal(signal: unknown): [number, NodeJS.Signals] {
-  const table = constants.signals as Record<string, number>;
-  if (typeof signal === "string") {
-    const number = table[signal];
-    if (number === undefined) throw new RangeError(`invalid signal name ${signal}`);
-    return [number, signal as NodeJS.Signals];
-  }
-  if (typeof signal !== "number" || !Number.isInteger(signal)) {
-    throw new TypeError(`signal must be a signal number or name, got ${describe(signal)}`);
-  }
-  for (const [name, number] of Object.entries(table)) {
-    if (number === signal) return [number, name as NodeJS.Signals];
-  }
-  throw new RangeError(`invalid signal number ${signal}`);
-}
-
-/** @internal The name of signal `number` (`2` → `"SIGINT"`), for other modules. */
-export function signalName(signal: number | NodeJS.Signals): NodeJS.Signals {
-  return checkSignal(signal)[1];
-}

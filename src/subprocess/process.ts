@@ -11,7 +11,7 @@ import { gather } from "../gather.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 import type { BaseEventLoop } from "../loop/base-event-loop.ts";
 import type { SubprocessProtocol } from "../protocols.ts";
-import { DEFAULT_LIMIT, StreamReader } from "../streams/reader.ts";
+import { DEFAULT_LIMIT, StreamReader, validateLimit } from "../streams/reader.ts";
 import { FlowControl } from "../streams/reader-protocol.ts";
 import { StreamWriter, type WriterProtocol } from "../streams/writer.ts";
 import type { ReadTransport, SubprocessTransport, WriteTransport } from "../transports.ts";
@@ -231,7 +231,8 @@ export class Process {
   /**
    * Send `signal` (a number or a name such as `"SIGHUP"`) to the child.
    *
-   * @throws ProcessLookupError once the child exited and its pipes closed.
+   * @throws ProcessLookupError once the child exited and its pipes closed; RangeError for a
+   *   signal number or name that does not exist, TypeError for anything else.
    */
   sendSignal(signal: number | NodeJS.Signals): void {
     this.#transport.sendSignal(signal);
@@ -322,7 +323,7 @@ export function* createSubprocessExec(
 ): Coro<Process> {
   const loop = getRunningLoop();
   const limit = options.limit ?? DEFAULT_LIMIT;
-  new StreamReader(limit); // validates limit before anything starts
+  validateLimit(limit); // before anything starts
   const [transport, protocol] = yield* loop.subprocessExec(
     () => new SubprocessStreamProtocol(limit, loop),
     program,
@@ -353,7 +354,7 @@ export function* createSubprocessShell(
 ): Coro<Process> {
   const loop = getRunningLoop();
   const limit = options.limit ?? DEFAULT_LIMIT;
-  new StreamReader(limit);
+  validateLimit(limit);
   const [transport, protocol] = yield* loop.subprocessShell(
     () => new SubprocessStreamProtocol(limit, loop),
     command,

@@ -9,6 +9,7 @@ import { PassThrough, Stream, type Readable, type Writable } from "node:stream";
 import { copyContext, type Context } from "../contextvars.ts";
 import type { Coro } from "../coroutines.ts";
 import { ProcessLookupError } from "../exceptions.ts";
+import { checkSignal } from "../internal/signals.ts";
 import type { Future } from "../futures.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 import { describe, validateOptions, validateString } from "../internal/validate.ts";
@@ -197,13 +198,8 @@ export class ChildProcessTransport implements SubprocessTransport {
   sendSignal(signal: number | NodeJS.Signals): void {
     const child = this.#child;
     if (child === null) throw new ProcessLookupError("the process has finished");
-    if (typeof signal === "number") {
-      if (!Number.isInteger(signal) || signal < 0) {
-        throw new RangeError(`invalid signal number ${String(signal)}`);
-      }
-    } else if (typeof signal !== "string" || !(signal in constants.signals)) {
-      throw new TypeError(`signal must be a signal number or name, got ${describe(signal)}`);
-    }
+    // 0 sends nothing: kill(2)'s check that the process exists.
+    if (signal !== 0) checkSignal(signal);
     // A child that exited but is not reported yet is not an error (asyncio ignores it).
     if (stillRunning(child)) child.kill(signal);
   }

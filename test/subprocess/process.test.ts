@@ -378,15 +378,21 @@ describe("Process signals", () => {
       }
     }));
 
-  it("rejects a signal that does not exist", () =>
+  it("rejects a signal that does not exist, as addSignalHandler does", () =>
     runVirtual(function* () {
       const proc = yield* createSubprocessExec("sleep", ["10"]);
       assert.throws(() => {
         proc.sendSignal("SIGNOPE" as NodeJS.Signals);
-      }, TypeError);
+      }, new RangeError("invalid signal name SIGNOPE"));
       assert.throws(() => {
-        proc.sendSignal(-3);
-      }, RangeError);
+        proc.sendSignal(1000);
+      }, new RangeError("invalid signal number 1000"));
+      assert.throws(() => {
+        proc.sendSignal(1.5);
+      }, new TypeError("signal must be a signal number or name, got 1.5"));
+      // Signal 0 only checks that the process is there.
+      proc.sendSignal(0);
+      assert.equal(proc.returncode, null);
       proc.kill();
       yield* proc.wait();
     }));
