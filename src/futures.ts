@@ -21,6 +21,12 @@ const FINISHED = 2;
 const FAILED = 3;
 /** Done with an error that was retrieved. */
 const FAILED_RETRIEVED = 4;
+/** The bits of `_bits` that hold the state. */
+const STATE = 7;
+/** The `_bits` flag for asyncio's `_asyncio_future_blocking`: set while yielded to a Task. */
+const BLOCKING = 8;
+/** @internal The lowest `_bits` bit that Future leaves to its subclasses (Task's). */
+export const SUBCLASS_BIT = 16;
 
 const STATE_NAMES: readonly FutureState[] = [
   "pending",
@@ -66,12 +72,15 @@ const unretrieved = new FinalizationRegistry<Unretrieved>((held) => {
  * ordering; inside coroutines use `yield*`.
  */
 export class Future<T> implements PromiseLike<T> {
-  /** @internal asyncio's `_asyncio_future_blocking`: set while yielded to a Task. */
-  _blocking = false;
+  /**
+   * @internal The state (PENDING, CANCELLED, FINISHED, FAILED or FAILED_RETRIEVED) in the
+   * low bits, the BLOCKING flag, and from SUBCLASS_BIT up what a subclass keeps there
+   * (Task: its step mode and cancellation count). One number instead of several fields in
+   * every Future and Task: there are many, and their size is GC time.
+   */
+  _bits: number = PENDING;
   readonly #loop: BaseEventLoop;
-  /** PENDING, CANCELLED, FINISHED, FAILED or FAILED_RETRIEVED. */
-  #state = PENDING;
-  /** The result, or the error when #state is FAILED or FAILED_RETRIEVED. */
+  /** The result, or the error when the state is FAILED or FAILED_RETRIEVED. */
   #value: unknown;
   /** @internal Shared with Task, as asyncio's `_cancel_message`. */
   declare _cancelMessage: string | undefined;
@@ -103,16 +112,25 @@ export class Future<T> implements PromiseLike<T> {
     return `<${this._reprInfo().join(" ")}>`;
   }
 
+  /** @internal asyncio's `_asyncio_future_blocking`: set while yielded to a Task. */
+  get _blocking(): boolean {
+    return (this._bits & BLOCKING) !== 0;
+  }
+
+  set _blocking(value: boolean) {
+    this._bits = value ? this._bits | BLOCKING : this._bits & ~BLOCKING;
+  }
+
   // ---- queries -------------------------------------------------------------------------
 
   /** Whether the Future is done: it has a result or an error, or was cancelled. */
   done(): boolean {
-    return this.#state !== PENDING;
+    return (this._bits & STATE) !== PENDING;
   }
 
   /** Whether the Future was cancelled. */
   cancelled(): boolean {
-    return this.#state === CANCELLED;
+    return (this._bits & STATE) === CANCELLED;
   }
 
   /** The loop the Future is bound to. */
@@ -127,12 +145,12 @@ export class Future<T> implements PromiseLike<T> {
    *   it is still pending.
    */
   result(): T {
-    if (this.#state >= FINISHED) {
+    if ((this._bits & STATE) >= FINISHED) {
       this._retrieved();
-      if (this.#state !== FINISHED) throw this.#value;
+      if ((this._bits & STATE) !== FINISHED) throw this.#value;
       return this.#value as T;
     }
-    if (this.#state === CANCELLED) throw this._makeCancelledError();
+    if ((this._bits & STATE) === CANCELLED) throw this._makeCancelledError();
     throw new InvalidStateError("Result is not ready.");
   }
 
@@ -143,11 +161,11 @@ export class Future<T> implements PromiseLike<T> {
    *   if it is still pending.
    */
   exception(): unknown {
-    if (this.#state >= FINISHED) {
+    if ((this._bits & STATE) >= FINISHED) {
       this._retrieved();
-      return this.#state !== FINISHED ? this.#value : null;
+      return (this._bits & STATE) !== FINISHED ? this.#value : null;
     }
-    if (this.#state === CANCELLED) throw this._makeCancelledError();
+    if ((this._bits & STATE) === CANCELLED) throw this._makeCancelledError();
     throw new InvalidStateError("Exception is not set.");
   }
 
@@ -169,7 +187,7 @@ export class Future<T> implements PromiseLike<T> {
    * adds many callbacks which read no context variables shares one Context copy.
    */
   _addDoneCallbackIn(callback: DoneCallback<unknown>, context: Context): void {
-    if (this.#state !== PENDING) this.#loop._callSoon(callback, [this], context);
+    if ((this._bits & STATE) !== PENDING) this.#loop._callSoon(callback, [this], context);
     else this._addCallback(callback, context);
   }
 
@@ -194,8 +212,8 @@ export class Future<T> implements PromiseLike<T> {
    */
   cancel(msg?: string): boolean {
     this._retrieved();
-    if (this.#state !== PENDING) return false;
-    this.#state = CANCELLED;
+    if ((this._bits & STATE) !== PENDING) return false;
+    this._bits |= CANCELLED;
     this._cancelMessage = msg;
     this._scheduleCallbacks();
     return true;
@@ -207,9 +225,9 @@ export class Future<T> implements PromiseLike<T> {
    * @throws InvalidStateError if it is already done.
    */
   setResult(result: T): void {
-    if (this.#state !== PENDING) throw this._invalidState();
+    if ((this._bits & STATE) !== PENDING) throw this._invalidState();
     this.#value = result;
-    this.#state = FINISHED;
+    this._bits |= FINISHED;
     this._scheduleCallbacks();
   }
 
@@ -221,12 +239,12 @@ export class Future<T> implements PromiseLike<T> {
    * @throws InvalidStateError if it is already done.
    */
   setException(exception: unknown): void {
-    if (this.#state !== PENDING) throw this._invalidState();
+    if ((this._bits & STATE) !== PENDING) throw this._invalidState();
     if (typeof exception === "function" && isErrorClass(exception)) {
       exception = new (exception as new () => Error)();
     }
     this.#value = exception;
-    this.#state = FAILED;
+    this._bits |= FAILED;
     this._scheduleCallbacks();
     if (exception instanceof Error) {
       // Format the stack now: until then V8 keeps the frames' closures alive, and they may
@@ -272,7 +290,7 @@ export class Future<T> implements PromiseLike<T> {
           reject(error);
         }
       };
-      if (this.#state !== PENDING) settle();
+      if ((this._bits & STATE) !== PENDING) settle();
       else this._addCallback(settle, copyContext());
     });
     return settled.then(onfulfilled, onrejected);
@@ -299,7 +317,7 @@ export class Future<T> implements PromiseLike<T> {
 
   /** @internal The state, for reprs and Task. */
   get _state(): FutureState {
-    return STATE_NAMES[this.#state] as FutureState;
+    return STATE_NAMES[this._bits & STATE] as FutureState;
   }
 
   /** @internal */
@@ -327,8 +345,10 @@ export class Future<T> implements PromiseLike<T> {
   /** @internal asyncio's `_repr_info`: the words inside `<...>`. */
   _reprInfo(): string[] {
     const info: string[] = [this._kind(), this._state];
-    if (this.#state >= FINISHED) {
-      info.push(`${this.#state !== FINISHED ? "exception" : "result"}=${describe(this.#value)}`);
+    if ((this._bits & STATE) >= FINISHED) {
+      info.push(
+        `${(this._bits & STATE) !== FINISHED ? "exception" : "result"}=${describe(this.#value)}`,
+      );
     }
     const list = this._callbackList();
     if (list.length > 0) {
@@ -353,8 +373,8 @@ export class Future<T> implements PromiseLike<T> {
 
   /** @internal */
   _retrieved(): void {
-    if (this.#state === FAILED) {
-      this.#state = FAILED_RETRIEVED;
+    if ((this._bits & STATE) === FAILED) {
+      this._bits = (this._bits & ~STATE) | FAILED_RETRIEVED;
       unretrieved.unregister(this);
     }
   }
@@ -409,10 +429,18 @@ export class Future<T> implements PromiseLike<T> {
 /**
  * One `yield* future`, as asyncio's `Future.__await__`: yields the Future once if it is
  * pending, then returns its result.
+ *
+ * The iterator is its own IteratorResult: `next()` returns `this` with `done` and `value`
+ * set, so an await allocates one object, not three. (`yield*` hands the inner result to
+ * the Task as is, and a suspended coroutine keeps it alive: one object fewer per waiting
+ * Task.) Readers use the result at once, before the next `next()` changes it.
  */
 export class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
+  /** @internal Whether the await finished; read as `IteratorResult.done`. */
+  done = false;
+  /** @internal The pending Future once yielded, then the result; `IteratorResult.value`. */
+  value: unknown = undefined;
   readonly #future: Future<T>;
-  #yielded = false;
 
   /** @internal */
   constructor(future: Future<T>) {
@@ -425,14 +453,17 @@ export class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
 
   next(): IteratorResult<Future<T>, T> {
     const future = this.#future;
-    if (!this.#yielded && !future.done()) {
-      this.#yielded = true;
+    if (this.done) return { done: true, value: this.value as T };
+    if (!future.done()) {
+      if (this.value === future) throw new RuntimeError("await wasn't used with future");
+      this.value = future;
       future._blocking = true;
       if (tracking) recordSuspension();
-      return { done: false, value: future };
+      return this as IteratorResult<Future<T>, T>;
     }
-    if (!future.done()) throw new RuntimeError("await wasn't used with future");
-    return { done: true, value: future.result() };
+    this.value = future.result();
+    this.done = true;
+    return this as IteratorResult<Future<T>, T>;
   }
 
   throw(error: unknown): IteratorResult<Future<T>, T> {

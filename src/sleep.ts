@@ -90,6 +90,12 @@ class SleepFor<T> extends CoroutineObject<T> {
   }
 }
 
+/**
+ * The result of every bare yield, shared: `yield*` hands it to the Task unchanged and the
+ * suspended coroutine keeps it, so a fresh one would cost each sleeping Task an object.
+ */
+const BARE_YIELD: IteratorResult<Yielded, never> = Object.freeze({ done: false, value: undefined });
+
 /** One bare yield, then `result`: a generator's behaviour, without the generator. */
 class BareYield<T> extends CoroutineObject<T> {
   #state: "created" | "suspended" | "closed" = "created";
@@ -104,7 +110,7 @@ class BareYield<T> extends CoroutineObject<T> {
     if (this.#state === "created") {
       this.#state = "suspended";
       if (tracking) recordSuspension();
-      return { done: false, value: undefined };
+      return BARE_YIELD;
     }
     if (this.#state === "suspended") {
       this.#state = "closed";

@@ -19,7 +19,7 @@
 import { Context, copyContext } from "./contextvars.ts";
 import { _setRunningLoop, getRunningLoop } from "./events.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
-import { Future } from "./futures.ts";
+import { Future, SUBCLASS_BIT } from "./futures.ts";
 import { isCoroutine, type Awaitable, type Coro, type Yielded } from "./coroutines.ts";
 import { describe, isAwaitableLike, validateFunction } from "./internal/validate.ts";
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
@@ -44,10 +44,17 @@ export interface TaskConstructorOptions extends TaskOptions {
 
 let taskCounter = 0;
 
-/** What the Task's next turn on the ready queue does. */
-const STEP = 0;
-const WAKEUP = 1;
-const THROW = 2;
+// A Task keeps three small things in the `_bits` Future leaves to subclasses (one field
+// instead of three in every Task): what its next turn on the ready queue does (a step;
+// WAKEUP from #waiter; or THROW _throwValue in), whether its next step must throw a
+// CancelledError in, and the count of pending cancellation requests in the bits above.
+const MODE = 3 * SUBCLASS_BIT;
+const WAKEUP = SUBCLASS_BIT;
+const THROW = 2 * SUBCLASS_BIT;
+const MUST_CANCEL = 4 * SUBCLASS_BIT;
+const CANCEL_SHIFT = Math.log2(8 * SUBCLASS_BIT);
+/** One cancellation request, in `_bits`. */
+const CANCEL_UNIT = 8 * SUBCLASS_BIT;
 
 /**
  * A coroutine wrapped in a Future: the loop runs it step by step, and the Task completes
@@ -58,11 +65,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   readonly #context: Context;
   /** The given name, or the N of `Task-N` (the string is built when first asked for). */
   #name: string | number;
-  #cancelRequests = 0;
-  #mustCancel = false;
   #waiter: Future<unknown> | null = null;
-  /** What the scheduled turn does: STEP, WAKEUP (from #waiter) or THROW (#throwValue). */
-  #mode = STEP;
   /** @internal What a THROW turn throws in; set only then. */
   declare _throwValue: unknown;
   /** @internal Links in the loop's list of pending tasks. */
@@ -130,7 +133,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
 
   /** The number of pending cancellation requests: `cancel()` adds one, `uncancel()` removes one. */
   cancelling(): number {
-    return this.#cancelRequests;
+    return this._bits >>> CANCEL_SHIFT;
   }
 
   /**
@@ -178,11 +181,11 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   override cancel(msg?: string): boolean {
     this._markRetrieved();
     if (this.done()) return false;
-    this.#cancelRequests++;
+    this._bits += CANCEL_UNIT;
     // Keep #waiter: it may be a Task that swallows the cancellation, and a later cancel()
     // must reach it again.
     if (this.#waiter?.cancel(msg) === true) return true;
-    this.#mustCancel = true;
+    this._bits |= MUST_CANCEL;
     this._cancelMessage = msg;
     return true;
   }
@@ -192,11 +195,11 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
    * that has not been delivered yet is withdrawn too.
    */
   uncancel(): number {
-    if (this.#cancelRequests > 0) {
-      this.#cancelRequests--;
-      if (this.#cancelRequests === 0) this.#mustCancel = false;
+    if (this._bits >= CANCEL_UNIT) {
+      this._bits -= CANCEL_UNIT;
+      if (this._bits < CANCEL_UNIT) this._bits &= ~MUST_CANCEL;
     }
-    return this.#cancelRequests;
+    return this._bits >>> CANCEL_SHIFT;
   }
 
   /** @throws RuntimeError: a Task completes only through its coroutine. */
@@ -224,7 +227,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   /** @internal */
   override _reprInfo(): string[] {
     const info = super._reprInfo();
-    if (this.#cancelRequests > 0 && !this.done()) info[1] = "cancelling";
+    if (this._bits >= CANCEL_UNIT && !this.done()) info[1] = "cancelling";
     info.splice(2, 0, `name='${this.getName()}'`);
     if (this.#waiter !== null) info.splice(3, 0, `wait_for=${this.#waiter.toString()}`);
     return info;
@@ -262,8 +265,8 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
 
   /** @internal */
   _turn(): void {
-    const mode = this.#mode;
-    this.#mode = STEP;
+    const mode = this._bits & MODE;
+    this._bits &= ~MODE;
     if (mode === WAKEUP) {
       this._wakeup(this.#waiter as Future<unknown>);
     } else if (mode === THROW) {
@@ -278,14 +281,14 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   /** @internal #waiter is done: schedule the wake-up. */
   _wakeupFrom(future: unknown): void {
     if (future === this.#waiter) {
-      this.#mode = WAKEUP;
+      this._bits = (this._bits & ~MODE) | WAKEUP;
       this.getLoop()._schedule(this);
     }
   }
 
   /** @internal */
   _scheduleThrow(error: unknown): void {
-    this.#mode = THROW;
+    this._bits = (this._bits & ~MODE) | THROW;
     this._throwValue = error;
     this.getLoop()._schedule(this);
   }
@@ -295,12 +298,12 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     if (this.done()) {
       throw new InvalidStateError(`_step(): already done: ${this.toString()}, ${describe(error)}`);
     }
-    if (this.#mustCancel) {
+    if ((this._bits & MUST_CANCEL) !== 0) {
       if (!(error instanceof CancelledError)) {
         error = this._makeCancelledError();
         hasError = true;
       }
-      this.#mustCancel = false;
+      this._bits &= ~MUST_CANCEL;
     }
     this.#waiter = null;
     const loop = this.getLoop();
@@ -329,12 +332,12 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
       return;
     }
     if (step.done === true) {
-      if (this.#mustCancel) {
+      if ((this._bits & MUST_CANCEL) !== 0) {
         // cancel() was called right before the coroutine returned.
-        this.#mustCancel = false;
+        this._bits &= ~MUST_CANCEL;
         super.cancel(this._cancelMessage);
       } else {
-        if (this.#cancelRequests > 0 && this.getLoop()._debug) this._warnSwallowed();
+        if (this._bits >= CANCEL_UNIT && this.getLoop()._debug) this._warnSwallowed();
         super.setResult(step.value);
       }
       this.getLoop()._tasks.delete(this);
@@ -384,14 +387,16 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
       this.#waiter = future;
       if (future.done()) this._wakeupFrom(future);
       else future._addCallback(this, null);
-      if (this.#mustCancel && future.cancel(this._cancelMessage)) this.#mustCancel = false;
+      if ((this._bits & MUST_CANCEL) !== 0 && future.cancel(this._cancelMessage)) {
+        this._bits &= ~MUST_CANCEL;
+      }
     }
   }
 
   /** @internal */
   _warnSwallowed(): void {
     console.warn(
-      `${this.toString()} returned normally while cancelling() is ${this.#cancelRequests}: ` +
+      `${this.toString()} returned normally while cancelling() is ${this.cancelling()}: ` +
         "a catch block may have swallowed its CancelledError; rethrow it " +
         "(rethrowIfCancelled) or call uncancel() if going on is intended",
     );

@@ -525,7 +525,7 @@ describe("Future iteration (yield*)", () => {
     // asyncio: test_iter
     const future = idleFuture<number>();
     const iterator = future[Symbol.iterator]();
-    assert.deepEqual(iterator.next(), { done: false, value: future });
+    assert.deepEqual(step(iterator.next()), { done: false, value: future });
     throwsExactly(() => iterator.next(), RuntimeError, "await wasn't used with future");
     future.cancel();
   });
@@ -551,14 +551,14 @@ describe("Future iteration (yield*)", () => {
     const iterator = future[Symbol.iterator]();
     assert.equal(iterator.next().value, future);
     future.setResult(7);
-    assert.deepEqual(iterator.next(), { done: true, value: 7 });
+    assert.deepEqual(step(iterator.next()), { done: true, value: 7 });
   });
 
   it("returns a done Future's result without yielding", () => {
     // asyncio: test_future_stop_iteration_args
     const future = idleFuture<[number, number]>();
     future.setResult([1, 2]);
-    assert.deepEqual(future[Symbol.iterator]().next(), { done: true, value: [1, 2] });
+    assert.deepEqual(step(future[Symbol.iterator]().next()), { done: true, value: [1, 2] });
   });
 
   it("throws a failed Future's error without yielding", () => {
@@ -912,3 +912,8 @@ describe("exception handler context", () => {
     loop.close();
   });
 });
+
+/** An IteratorResult's two fields as a plain object (a FutureIterator is its own result). */
+function step<Y, R>(result: IteratorResult<Y, R>): { done: boolean | undefined; value: Y | R } {
+  return { done: result.done, value: result.value };
+}
