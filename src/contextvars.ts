@@ -11,7 +11,8 @@ import { LookupError, RuntimeError } from "./exceptions.ts";
 import { describe } from "./internal/validate.ts";
 import { inspectAsString } from "./internal/inspect.ts";
 
-type Mapping = ReadonlyMap<ContextVar<unknown>, unknown>;
+/** @internal A Context's contents: immutable, shared between copies. */
+export type Mapping = ReadonlyMap<ContextVar<unknown>, unknown>;
 
 const EMPTY: Mapping = new Map();
 
@@ -131,6 +132,67 @@ export class Context implements Iterable<ContextVar<unknown>> {
     entered.pop();
     current = previous;
   }
+
+  /**
+   * @internal Enter the borrowed Context with `map` for a step of `owner`, a Task that
+   * has no Context object of its own yet; return the Context to restore with
+   * `_exitBorrowed`, or null if the borrowed Context is in use (a step inside a step: an
+   * eager start), in which case the caller gets a Context of its own instead.
+   */
+  static _enterBorrowed(map: Mapping, owner: ContextOwner): Context | null {
+    if (borrower !== null) return null;
+    borrower = owner;
+    borrowed._map = map;
+    const previous = current;
+    entered.push(borrowed);
+    current = borrowed;
+    return previous;
+  }
+
+  /** @internal Leave the borrowed Context (or the owner's own, if it adopted one meanwhile). */
+  static _exitBorrowed(previous: Context): void {
+    entered.pop();
+    current = previous;
+    borrower = null;
+    borrowed._map = EMPTY;
+  }
+
+  /**
+   * @internal `owner` needs its Context object (`getContext()`): if it is in the borrowed
+   * one right now, give it its own with the same mapping, put that where the borrowed one
+   * was entered, and return it; else return null.
+   */
+  static _adoptBorrowed(owner: ContextOwner): Context | null {
+    return borrower === owner ? adopt() : null;
+  }
+}
+
+/**
+ * @internal A Task that keeps only the mapping it copied (most never set a variable, and a
+ * Context object per Task is an allocation and 32 bytes): `_ownContext` gives it a
+ * Context of its own with `map`, for when it needs one after all.
+ */
+export interface ContextOwner {
+  _ownContext(map: Mapping): Context;
+}
+
+/**
+ * The Context a step of a ContextOwner runs in: one object lent to each such step in turn,
+ * holding the step's mapping. It never escapes: whatever would keep it or change it
+ * (`ContextVar.set`/`reset`, `currentContext()`, the owner's `getContext()`) first makes
+ * the owner adopt a Context of its own (`adopt`), so Tokens and callbacks see that one.
+ */
+const borrowed = new Context();
+let borrower: ContextOwner | null = null;
+
+/** The borrower gets its own Context in place of the borrowed one; returns it. */
+function adopt(): Context {
+  const own = (borrower as ContextOwner)._ownContext(borrowed._map);
+  entered[entered.lastIndexOf(borrowed)] = own;
+  if (current === borrowed) current = own;
+  borrower = null;
+  borrowed._map = EMPTY;
+  return own;
 }
 
 current = new Context();
@@ -140,9 +202,14 @@ export function copyContext(): Context {
   return current.copy();
 }
 
+/** @internal What `copyContext()` would copy, without the Context object around it. */
+export function currentMapping(): Mapping {
+  return current._map;
+}
+
 /** @internal The current Context itself, not a copy. */
 export function currentContext(): Context {
-  return current;
+  return current === borrowed ? adopt() : current;
 }
 
 const MISSING: unique symbol = Symbol("Token.MISSING");
@@ -197,7 +264,7 @@ export class ContextVar<T> {
 
   /** Set the value in the current Context; the Token undoes it with `reset()`. */
   set(value: T): Token<T> {
-    const context = current;
+    const context = currentContext();
     const self = this as ContextVar<unknown>;
     const old = context._map.has(self) ? context._map.get(self) : MISSING;
     const map = new Map(context._map);
@@ -222,7 +289,7 @@ export class ContextVar<T> {
     if (token.var !== this) {
       throw new RangeError(`${token.toString()} was created by a different ContextVar`);
     }
-    if (token._context !== current) {
+    if (token._context !== currentContext()) {
       throw new RangeError(`${token.toString()} was created in a different Context`);
     }
     token._used = true;

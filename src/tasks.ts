@@ -16,7 +16,7 @@
  * step throws CancelledError into the coroutine. The Task is cancelled only once a
  * CancelledError escapes the coroutine; a coroutine may catch it and go on (`uncancel()`).
  */
-import { Context, copyContext } from "./contextvars.ts";
+import { Context, currentMapping, type Mapping } from "./contextvars.ts";
 import { _setRunningLoop, getRunningLoop } from "./events.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
 import { Future, SUBCLASS_BIT } from "./futures.ts";
@@ -62,7 +62,12 @@ const CANCEL_UNIT = 8 * SUBCLASS_BIT;
  */
 export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   readonly #coro: Coro<T>;
-  readonly #context: Context;
+  /**
+   * The Context every step runs in; or, until something needs the object (`getContext()`,
+   * a `ContextVar.set` in a step), just the mapping it would hold: steps then run in the
+   * borrowed Context (see `Context._enterBorrowed`).
+   */
+  #context: Context | Mapping;
   /** The given name, or the N of `Task-N` (the string is built when first asked for). */
   #name: string | number;
   #waiter: Future<unknown> | null = null;
@@ -95,7 +100,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     const name: unknown = options?.name;
     this.#name = name === undefined ? ++taskCounter : toName(name);
     this.#coro = coro;
-    this.#context = options?.context ?? copyContext();
+    this.#context = options?.context ?? currentMapping();
     loop._tasks.add(this);
     if (options?.eagerStart === true && loop.isRunning()) {
       this._eagerStart(loop);
@@ -117,7 +122,9 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
 
   /** The Context every step runs in. */
   getContext(): Context {
-    return this.#context;
+    const context = this.#context;
+    if (context instanceof Context) return context;
+    return Context._adoptBorrowed(this) ?? this._ownContext(context);
   }
 
   /** The Task's name: the one given, or `Task-N` from a global counter. */
@@ -221,7 +228,15 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
 
   /** @internal */
   override _handlerContext(): Context {
-    return this.#context;
+    return this.getContext();
+  }
+
+  /** @internal The Task's own Context from now on, holding `map`. */
+  _ownContext(map: Mapping): Context {
+    const context = new Context();
+    context._map = map;
+    this.#context = context;
+    return context;
   }
 
   /** @internal */
@@ -245,11 +260,22 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
    */
   _run(): void {
     try {
-      const previous = Context._enter(this.#context);
-      try {
-        this._turn();
-      } finally {
-        Context._exit(this.#context, previous);
+      const context = this.#context;
+      const previous = context instanceof Context ? null : Context._enterBorrowed(context, this);
+      if (previous !== null) {
+        try {
+          this._turn();
+        } finally {
+          Context._exitBorrowed(previous);
+        }
+      } else {
+        const own = this.getContext();
+        const before = Context._enter(own);
+        try {
+          this._turn();
+        } finally {
+          Context._exit(own, before);
+        }
       }
     } catch (error) {
       this.getLoop().callExceptionHandler({
@@ -420,9 +446,19 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     const previousLoop = _setRunningLoop(loop);
     loop._currentTask = this;
     try {
-      this.#context.run(() => {
-        this._runAndHandle(false, undefined);
-      });
+      const context = this.#context;
+      const previous = context instanceof Context ? null : Context._enterBorrowed(context, this);
+      if (previous !== null) {
+        try {
+          this._runAndHandle(false, undefined);
+        } finally {
+          Context._exitBorrowed(previous);
+        }
+      } else {
+        this.getContext().run(() => {
+          this._runAndHandle(false, undefined);
+        });
+      }
     } finally {
       loop._currentTask = previousTask;
       _setRunningLoop(previousLoop);

@@ -12,6 +12,7 @@ import {
   Token,
   copyContext,
   createTask,
+  currentTask,
   getRunningLoop,
   sleep,
   type Coro,
@@ -594,6 +595,137 @@ describe("Context and tasks", () => {
       const error = yield* createTask(child(), { context: ctx });
       assert.ok(error instanceof RuntimeError, `expected RuntimeError, got ${String(error)}`);
       assert.equal(error.message, `cannot enter context: ${String(ctx)} is already entered`);
+    }));
+});
+
+// A Task created without a Context keeps only the mapping it copied, and its steps run in
+// a borrowed Context until something needs its own: these check that nothing can tell.
+describe("Context of a task created without one", () => {
+  it("resets a Token in a later step of the task that set it, and not in another task", () =>
+    runVirtual(function* (): Coro<void> {
+      const cvar = new ContextVar<string>("cvar", { default: "unset" });
+      let token: Token<string> | undefined;
+      function* setter(): Coro<string> {
+        token = cvar.set("set");
+        yield* sleep(0);
+        yield* sleep(0.01);
+        cvar.reset(token);
+        return cvar.get();
+      }
+      function* stranger(): Coro<unknown> {
+        yield* sleep(0.005);
+        try {
+          cvar.reset(token as Token<string>);
+        } catch (error) {
+          return error;
+        }
+        return "reset";
+      }
+      const [afterReset, strangerError] = [createTask(setter()), createTask(stranger())];
+      const error = yield* strangerError;
+      assert.ok(error instanceof RangeError, `expected RangeError, got ${String(error)}`);
+      assert.equal(
+        error.message,
+        "<Token var=<ContextVar name='cvar' default='unset'>> was created in a different Context",
+      );
+      assert.equal(yield* afterReset, "unset");
+    }));
+
+  it("gives getContext() inside a step the Context that the step's later sets change", () =>
+    runVirtual(function* (): Coro<void> {
+      const cvar = new ContextVar<number>("cvar", { default: 0 });
+      function* child(): Coro<Context> {
+        const own = (currentTask() as Task<Context>).getContext();
+        cvar.set(1);
+        yield* sleep(0);
+        cvar.set(2);
+        return own;
+      }
+      const task = createTask(child());
+      const own = yield* task;
+      assert.equal(own.get(cvar), 2);
+      assert.equal(task.getContext(), own);
+      assert.equal(cvar.get(), 0);
+    }));
+
+  it("gives getContext() of a suspended task the Context its next steps change", () =>
+    runVirtual(function* (): Coro<void> {
+      const cvar = new ContextVar<string>("cvar", { default: "before" });
+      function* child(): Coro<void> {
+        yield* sleep(0.01);
+        cvar.set("after");
+        yield* sleep(0.01);
+      }
+      const task = createTask(child());
+      yield* sleep(0);
+      const context = task.getContext();
+      assert.equal(context.has(cvar), false);
+      yield* task;
+      assert.equal(context.get(cvar), "after");
+      assert.equal(task.getContext(), context);
+    }));
+
+  it("refuses to run() its own Context, once asked for, inside its step", () =>
+    runVirtual(function* (): Coro<void> {
+      function* child(): Coro<unknown> {
+        const own = (currentTask() as Task<unknown>).getContext();
+        try {
+          own.run(() => undefined);
+        } catch (error) {
+          return error;
+        }
+        return "entered";
+      }
+      const task = createTask(child());
+      const error = yield* task;
+      assert.ok(error instanceof RuntimeError, `expected RuntimeError, got ${String(error)}`);
+      assert.equal(
+        error.message,
+        `cannot enter context: ${String(task.getContext())} is already entered`,
+      );
+    }));
+
+  it("keeps an eager task's changes, made inside its parent's step, apart from the parent's", () =>
+    runVirtual(function* (): Coro<void> {
+      const cvar = new ContextVar<string>("cvar", { default: "root" });
+      const seen: string[] = [];
+      function* eager(): Coro<void> {
+        seen.push(`eager starts with ${cvar.get()}`);
+        cvar.set("eager");
+        yield* sleep(0);
+        seen.push(`eager resumes with ${cvar.get()}`);
+      }
+      function* parent(): Coro<void> {
+        cvar.set("parent");
+        const child = createTask(eager(), { eagerStart: true });
+        seen.push(`parent sees ${cvar.get()}`);
+        cvar.set("parent again");
+        yield* child;
+        seen.push(`parent ends with ${cvar.get()}`);
+      }
+      yield* createTask(parent());
+      assert.deepEqual(seen, [
+        "eager starts with parent",
+        "parent sees parent",
+        "eager resumes with eager",
+        "parent ends with parent again",
+      ]);
+      assert.equal(cvar.get(), "root");
+    }));
+
+  it("gives a callback scheduled in a step the values of that step", () =>
+    runVirtual(function* (): Coro<void> {
+      const cvar = new ContextVar<string>("cvar", { default: "none" });
+      const seen: string[] = [];
+      const loop = getRunningLoop();
+      function* child(): Coro<void> {
+        yield* sleep(0);
+        cvar.set("child");
+        loop.callSoon(() => seen.push(cvar.get()));
+        yield* sleep(0);
+      }
+      yield* createTask(child());
+      assert.deepEqual(seen, ["child"]);
     }));
 });
 
