@@ -6,7 +6,12 @@
 import { Context, copyContext } from "./contextvars.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
-import { captureStack, describeCallback, type WakeupTarget } from "./loop/handles.ts";
+import {
+  captureStack,
+  describeCallback,
+  DoneCallbackRun,
+  type WakeupTarget,
+} from "./loop/handles.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { describe } from "./internal/validate.ts";
 import { inspectAsString } from "./internal/inspect.ts";
@@ -187,7 +192,7 @@ export class Future<T> implements PromiseLike<T> {
    * adds many callbacks which read no context variables shares one Context copy.
    */
   _addDoneCallbackIn(callback: DoneCallback<unknown>, context: Context): void {
-    if ((this._bits & STATE) !== PENDING) this.#loop._callSoon(callback, [this], context);
+    if ((this._bits & STATE) !== PENDING) this._scheduleCallback(callback, context);
     else this._addCallback(callback, context);
   }
 
@@ -398,7 +403,13 @@ export class Future<T> implements PromiseLike<T> {
   /** @internal */
   _scheduleCallback(callback: unknown, context: Context | null): void {
     if (typeof callback === "function") {
-      this.#loop._callSoon(callback as DoneCallback<unknown>, [this], context as Context);
+      const loop = this.#loop;
+      if (loop._debug)
+        loop._callSoon(callback as DoneCallback<unknown>, [this], context as Context);
+      else
+        loop._schedule(
+          new DoneCallbackRun(callback as DoneCallback<unknown>, this, context as Context),
+        );
     } else {
       (callback as WakeupTarget)._wakeupFrom(this);
     }

@@ -884,6 +884,37 @@ describe("exception handler context", () => {
       assert.equal(name.get(), "foo");
     }));
 
+  for (const debug of [false, true]) {
+    it(`reports a failing done-callback as a Handle's error, in its Context (debug ${debug})`, () =>
+      runVirtual(function* (): Coro<void> {
+        const name = new ContextVar<string>("name", { default: "foo" });
+        const loop = getRunningLoop();
+        loop.setDebug(debug);
+        const seen: string[] = [];
+        loop.setExceptionHandler((_loop, context) => {
+          seen.push(`${context.message} / ${name.get()} / ${String(context.handle)}`);
+        });
+        const future = loop.createFuture<number>();
+        future.addDoneCallback(function onDone() {
+          name.set("bar");
+          throw new RangeError("1/0");
+        });
+        future.setResult(1);
+        const after = loop.createFuture<number>();
+        after.setResult(2);
+        after.addDoneCallback(function late() {
+          throw new TypeError("late");
+        });
+        yield* sleep(0);
+        loop.setDebug(false);
+        assert.deepEqual(seen, [
+          "Exception in callback onDone() / bar / <Handle onDone()>",
+          "Exception in callback late() / foo / <Handle late()>",
+        ]);
+        assert.equal(name.get(), "foo");
+      }));
+  }
+
   it("runs the handler in the Context of a collected task whose error nobody retrieved", async () => {
     // asyncio: test_task_exc_handler_correct_context
     const name = new ContextVar<string>("name", { default: "foo" });

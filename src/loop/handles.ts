@@ -96,13 +96,18 @@ export class Handle implements Runnable {
         Context._exit(this._context, previous);
       }
     } catch (error) {
-      this._loop.callExceptionHandler({
-        message: `Exception in callback ${this._callbackRepr()}`,
-        exception: error,
-        handle: this,
-        ...(this._sourceTraceback === undefined ? {} : { sourceTraceback: this._sourceTraceback }),
-      });
+      this._report(error);
     }
+  }
+
+  /** @internal The callback threw `error`: tell the loop's exception handler. */
+  _report(error: unknown): void {
+    this._loop.callExceptionHandler({
+      message: `Exception in callback ${this._callbackRepr()}`,
+      exception: error,
+      handle: this,
+      ...(this._sourceTraceback === undefined ? {} : { sourceTraceback: this._sourceTraceback }),
+    });
   }
 
   /** @internal */
@@ -170,6 +175,50 @@ export class TimerHandle extends Handle {
     return info;
   }
 }
+
+/**
+ * @internal A done-callback's turn on the ready queue: `callback(future)` in `context`,
+ * what `callSoon(callback, future)` schedules, as one small object instead of a Handle and
+ * its argument list. Every gather child and TaskGroup member reports through one. It is
+ * never cancelled and never handed out; an error it throws is reported as its Handle's
+ * would be. (In debug mode the loop schedules a real Handle instead, for its traceback.)
+ */
+export class DoneCallbackRun implements Runnable {
+  readonly #callback: (future: never) => unknown;
+  readonly #future: Future<unknown>;
+  readonly #context: Context;
+  /** Always false, from the prototype. */
+  declare readonly _cancelled: boolean;
+
+  constructor(callback: (future: never) => unknown, future: Future<unknown>, context: Context) {
+    this.#callback = callback;
+    this.#future = future;
+    this.#context = context;
+  }
+
+  toString(): string {
+    return this.#asHandle().toString();
+  }
+
+  _run(): void {
+    try {
+      const previous = Context._enter(this.#context);
+      try {
+        (this.#callback as (future: Future<unknown>) => unknown)(this.#future);
+      } finally {
+        Context._exit(this.#context, previous);
+      }
+    } catch (error) {
+      this.#asHandle()._report(error);
+    }
+  }
+
+  #asHandle(): Handle {
+    return new Handle(this.#callback, [this.#future], this.#future.getLoop(), this.#context);
+  }
+}
+
+Object.defineProperty(DoneCallbackRun.prototype, "_cancelled", { value: false, writable: false });
 
 /** @internal A timer that sets a Future's result (unless done): what `sleep` schedules. */
 export class ResultTimer<T> extends TimerHandle {
