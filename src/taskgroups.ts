@@ -8,12 +8,14 @@
  * is told apart from the group's by the task's `cancelling()` count, as asyncio 3.13 does.
  */
 import { copyContext, type Context } from "./contextvars.ts";
-import type { Coro } from "./coroutines.ts";
+import { CoroutineObject, type Coro, type Yielded } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError, ExceptionGroup, RuntimeError } from "./exceptions.ts";
-import type { DoneCallback, Future } from "./futures.ts";
+import type { Future } from "./futures.ts";
+import { recordSuspension, tracking } from "./internal/call-stacks.ts";
 import { inspectAsString } from "./internal/inspect.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
+import { DoneCallbackRun, type WakeupTarget } from "./loop/handles.ts";
 import { currentTask, type Task, type TaskOptions } from "./tasks.ts";
 
 /**
@@ -22,17 +24,21 @@ import { currentTask, type Task, type TaskOptions } from "./tasks.ts";
  */
 export const liveTaskGroups: Set<TaskGroup> = new Set();
 
+// A TaskGroup's flags, in one field.
+const ENTERED = 1;
+const EXITING = 2;
+const ABORTING = 4;
+/** The group cancelled its parent task itself (a child failed): exit takes that back. */
+const PARENT_CANCEL_REQUESTED = 8;
+
 /**
  * A group of child tasks bound to the task that entered it. Create children with
  * `createTask`; the group's exit waits for all of them.
  */
-export class TaskGroup {
-  #entered = false;
-  #exiting = false;
-  #aborting = false;
+export class TaskGroup implements WakeupTarget {
+  #flags = 0;
   #loop: BaseEventLoop | null = null;
   #parent: Task<unknown> | null = null;
-  #parentCancelRequested = false;
   /**
    * The children whose done-callback has not run yet number #pending; #children holds them
    * in creation order, along with finished ones that are dropped once they are most of it.
@@ -40,7 +46,8 @@ export class TaskGroup {
    */
   #children: Task<unknown>[] = [];
   #pending = 0;
-  #errors: unknown[] = [];
+  /** The children's errors, once there is one. */
+  #errors: unknown[] | null = null;
   #onCompleted: Future<boolean> | null = null;
   /** The Context of the group's done-callbacks, which read no context variables. */
   readonly #context: Context = copyContext();
@@ -48,9 +55,9 @@ export class TaskGroup {
   toString(): string {
     let info = "";
     if (this.#pending > 0) info += ` tasks=${this.#pending}`;
-    if (this.#errors.length > 0) info += ` errors=${this.#errors.length}`;
-    if (this.#aborting) info += " cancelling";
-    else if (this.#entered) info += " entered";
+    if (this.#errors !== null) info += ` errors=${this.#errors.length}`;
+    if ((this.#flags & ABORTING) !== 0) info += " cancelling";
+    else if ((this.#flags & ENTERED) !== 0) info += " entered";
     return `<TaskGroup${info}>`;
   }
 
@@ -62,15 +69,16 @@ export class TaskGroup {
    *   shutting down` (after a failure); the coroutine is closed first.
    */
   createTask<T>(coro: Coro<T>, options?: TaskOptions): Task<T> {
-    if (!this.#entered) {
+    const flags = this.#flags;
+    if ((flags & ENTERED) === 0) {
       closeCoroutine(coro);
       throw new RuntimeError(`TaskGroup ${this.toString()} has not been entered`);
     }
-    if (this.#exiting && this.#pending === 0) {
+    if ((flags & EXITING) !== 0 && this.#pending === 0) {
       closeCoroutine(coro);
       throw new RuntimeError(`TaskGroup ${this.toString()} is finished`);
     }
-    if (this.#aborting) {
+    if ((flags & ABORTING) !== 0) {
       closeCoroutine(coro);
       throw new RuntimeError(`TaskGroup ${this.toString()} is shutting down`);
     }
@@ -79,7 +87,8 @@ export class TaskGroup {
     // must not cancel the parent from inside createTask (asyncio 3.14, gh-128550).
     this.#children.push(task);
     this.#pending++;
-    task._addDoneCallbackIn(this.#onTaskDone as DoneCallback<unknown>, this.#context);
+    if (task.done()) this._wakeupFrom(task);
+    else task._addCallback(this, null);
     return task;
   }
 
@@ -91,11 +100,13 @@ export class TaskGroup {
    *   outside a task.
    */
   *enter(): Coro<this> {
-    return this.#enter();
+    this._enter();
+    return this;
   }
 
-  #enter(): this {
-    if (this.#entered) {
+  /** @internal `enter()`'s work, for `run`. */
+  _enter(): void {
+    if ((this.#flags & ENTERED) !== 0) {
       throw new RuntimeError(`TaskGroup ${this.toString()} has already been entered`);
     }
     this.#loop ??= getRunningLoop();
@@ -103,9 +114,8 @@ export class TaskGroup {
     if (this.#parent === null) {
       throw new RuntimeError(`TaskGroup ${this.toString()} cannot determine the parent task`);
     }
-    this.#entered = true;
+    this.#flags |= ENTERED;
     liveTaskGroups.add(this);
-    return this;
   }
 
   /** @internal The task that entered the group, until it exits. */
@@ -128,13 +138,24 @@ export class TaskGroup {
    * `failed`: wait for every child, then throw what the group must (an ExceptionGroup of
    * the failures, or the parent's CancelledError).
    */
-  *exit(failed: boolean, error?: unknown): Coro<void> {
-    this.#exiting = true;
-    const parent = this.#parent as Task<unknown>;
-    let propagateCancellation: CancelledError | null =
-      failed && error instanceof CancelledError ? error : null;
+  exit(failed: boolean, error?: unknown): Coro<void> {
+    return new GroupExit(this, failed, error);
+  }
 
-    if (failed && !this.#aborting) {
+  /** Run `body(this)` inside the group and return its result once every child is done. */
+  run<T>(body: (group: TaskGroup) => Coro<T>): Coro<T> {
+    return new GroupRun(this, body);
+  }
+
+  // ---- exit, in steps: GroupExit and GroupRun drive these ------------------------------
+
+  /**
+   * @internal Exit begins: returns the CancelledError to propagate so far (the body's own,
+   * if that is how it ended).
+   */
+  _exitBegin(failed: boolean, error: unknown): CancelledError | null {
+    this.#flags |= EXITING;
+    if (failed && (this.#flags & ABORTING) === 0) {
       // Our parent task is being cancelled, or the body failed:
       //
       //   yield* taskGroup(function* (tg) {
@@ -144,40 +165,51 @@ export class TaskGroup {
       //   });
       this.#abort();
     }
+    return failed && error instanceof CancelledError ? error : null;
+  }
 
-    // A loop, because the wait can be cancelled repeatedly while our parent task is being
-    // cancelled (or once, while our own cancellation is in progress).
-    while (this.#pending > 0) {
-      this.#onCompleted ??= (this.#loop as BaseEventLoop).createFuture<boolean>();
-      try {
-        yield* this.#onCompleted;
-      } catch (cancelled) {
-        if (!(cancelled instanceof CancelledError)) throw cancelled;
-        if (!this.#aborting) {
-          // The parent is cancelled while the body is done but children still run:
-          //
-          //   function* wrapper() {
-          //     yield* taskGroup(function* (tg) { tg.createTask(work()); });
-          //   }                         // <- wrapper task cancelled here
-          propagateCancellation = cancelled;
-          this.#abort();
-        }
-      }
-      this.#onCompleted = null;
-    }
+  /**
+   * @internal The Future exit waits on next, or null once no child is pending. The wait
+   * repeats, because it can be cancelled repeatedly while our parent task is being
+   * cancelled (or once, while our own cancellation is in progress).
+   */
+  _exitWaiterNext(): Future<boolean> | null {
+    this.#onCompleted = null;
+    if (this.#pending === 0) return null;
+    return (this.#onCompleted = (this.#loop as BaseEventLoop).createFuture<boolean>());
+  }
 
-    if (this.#parentCancelRequested) {
+  /**
+   * @internal The wait was cancelled: returns the CancelledError to propagate from now on.
+   */
+  _exitCancelled(
+    cancelled: CancelledError,
+    propagate: CancelledError | null,
+  ): CancelledError | null {
+    if ((this.#flags & ABORTING) !== 0) return propagate;
+    // The parent is cancelled while the body is done but children still run:
+    //
+    //   function* wrapper() {
+    //     yield* taskGroup(function* (tg) { tg.createTask(work()); });
+    //   }                         // <- wrapper task cancelled here
+    this.#abort();
+    return cancelled;
+  }
+
+  /** @internal Every child is done: throw what the group must, if anything. */
+  _exitEnd(failed: boolean, error: unknown, propagate: CancelledError | null): void {
+    const parent = this.#parent as Task<unknown>;
+    if ((this.#flags & PARENT_CANCEL_REQUESTED) !== 0) {
       // We cancelled the parent ourselves: take that request back. If none is left, the
       // CancelledError was ours only and must not propagate.
-      if (parent.uncancel() === 0) propagateCancellation = null;
+      if (parent.uncancel() === 0) propagate = null;
     }
-
-    const errors = this.#errors;
-    this.#errors = [];
+    const errors = this.#errors ?? [];
+    this.#errors = null;
     this.#parent = null;
     liveTaskGroups.delete(this);
     // Other errors have priority over a CancelledError.
-    if (propagateCancellation !== null && errors.length === 0) throw propagateCancellation;
+    if (propagate !== null && errors.length === 0) throw propagate;
     if (failed && !(error instanceof CancelledError)) errors.push(error);
     if (errors.length > 0) {
       // If the parent is being cancelled from outside, un-cancel and re-cancel it, so its
@@ -190,35 +222,38 @@ export class TaskGroup {
     }
   }
 
-  /** Run `body(this)` inside the group and return its result once every child is done. */
-  *run<T>(body: (group: TaskGroup) => Coro<T>): Coro<T> {
-    this.#enter();
-    let result: T;
-    try {
-      result = yield* body(this);
-    } catch (error) {
-      yield* this.exit(true, error);
-      throw error;
-    }
-    if (this.#pending === 0 && this.#errors.length === 0 && !this.#parentCancelRequested) {
-      // Every child is done and none failed: exit has nothing to wait for or throw.
-      this.#exiting = true;
-      this.#parent = null;
-      liveTaskGroups.delete(this);
-      return result;
-    }
-    yield* this.exit(false);
-    return result;
+  /**
+   * @internal The body returned: if every child is done and none failed, leave now (exit
+   * has nothing to wait for or throw) and return true.
+   */
+  _exitAtOnce(): boolean {
+    if (this.#pending !== 0 || this.#errors !== null) return false;
+    if ((this.#flags & PARENT_CANCEL_REQUESTED) !== 0) return false;
+    this.#flags |= EXITING;
+    this.#parent = null;
+    liveTaskGroups.delete(this);
+    return true;
   }
 
   #abort(): void {
-    this.#aborting = true;
+    this.#flags |= ABORTING;
     for (const task of this.#children) {
       if (!task.done()) task.cancel();
     }
   }
 
-  readonly #onTaskDone = (task: Task<unknown>): void => {
+  /**
+   * @internal A child is done: schedule the group's done-callback for it (asyncio's
+   * `_on_task_done`), as `addDoneCallback` would, without a callback closure per group.
+   */
+  _wakeupFrom(task: unknown): void {
+    (this.#loop as BaseEventLoop)._schedule(
+      new DoneCallbackRun(onTaskDone, task as Task<unknown>, this.#context, this),
+    );
+  }
+
+  /** @internal asyncio's `_on_task_done`, for one child. */
+  _onTaskDone(task: Task<unknown>): void {
     this.#pending--;
     if (this.#pending === 0) this.#children = [];
     else if (this.#children.length > 2 * this.#pending + 16) {
@@ -230,7 +265,7 @@ export class TaskGroup {
     if (task.cancelled()) return;
     const error = task.exception();
     if (error === null) return;
-    this.#errors.push(error);
+    (this.#errors ??= []).push(error);
     const parent = this.#parent as Task<unknown>;
     if (parent.done()) {
       (this.#loop as BaseEventLoop).callExceptionHandler({
@@ -240,7 +275,7 @@ export class TaskGroup {
       });
       return;
     }
-    if (!this.#aborting && !this.#parentCancelRequested) {
+    if ((this.#flags & (ABORTING | PARENT_CANCEL_REQUESTED)) === 0) {
       // The parent is not being cancelled: cancel it ourselves, to stop what the body is
       // waiting on, and mark it "not cancelled" again on exit:
       //
@@ -252,10 +287,207 @@ export class TaskGroup {
       //   } catch { /* ignore the group's errors */ }
       //   yield* somethingElse();     // must still run
       this.#abort();
-      this.#parentCancelRequested = true;
+      this.#flags |= PARENT_CANCEL_REQUESTED;
       parent.cancel();
     }
-  };
+  }
+}
+
+/** The group's done-callback, as the repr of a child's callbacks shows it. */
+function onTaskDone(this: TaskGroup, task: Task<unknown>): void {
+  this._onTaskDone(task);
+}
+
+// Exit's phases, and the one GroupRun adds before them.
+const CREATED = 0;
+const BODY = 1;
+const WAITING = 2;
+const CLOSED = 3;
+
+/**
+ * `exit(failed, error)` as a coroutine written by hand (a generator would cost every
+ * group two objects and a register file): wait until no child is pending, then end as
+ * the group must. Like FutureIterator, it is its own IteratorResult.
+ */
+class GroupExit<T> extends CoroutineObject<T> {
+  /** @internal IteratorResult.done */
+  done = false;
+  /** @internal IteratorResult.value: the Future waited on, or the final value. */
+  value: unknown = undefined;
+  /** @internal */
+  readonly _group: TaskGroup;
+  /** @internal CREATED, BODY (GroupRun only), WAITING or CLOSED. */
+  _state = CREATED;
+  /** @internal Whether the body failed, with `_error`. */
+  _failed: boolean;
+  /** @internal */
+  _error: unknown;
+  /** @internal The CancelledError exit will throw unless it finds something else to. */
+  _propagate: CancelledError | null = null;
+
+  constructor(group: TaskGroup, failed: boolean, error: unknown) {
+    super();
+    this._group = group;
+    this._failed = failed;
+    this._error = error;
+  }
+
+  next(): IteratorResult<Yielded, T> {
+    if (this._state === CREATED) {
+      this._propagate = this._group._exitBegin(this._failed, this._error);
+      return this._wait();
+    }
+    if (this._state === WAITING) {
+      if (!(this.value as Future<boolean>).done()) {
+        throw new RuntimeError("await wasn't used with future");
+      }
+      return this._wait();
+    }
+    return { done: true, value: undefined as T };
+  }
+
+  throw(error: unknown): IteratorResult<Yielded, T> {
+    if (this._state !== WAITING || !(error instanceof CancelledError)) {
+      this._state = CLOSED;
+      throw error;
+    }
+    this._propagate = this._group._exitCancelled(error, this._propagate);
+    return this._wait();
+  }
+
+  return(value: T): IteratorResult<Yielded, T> {
+    this._state = CLOSED;
+    return { done: true, value };
+  }
+
+  /** @internal Wait for the next pending child, or end. */
+  _wait(): IteratorResult<Yielded, T> {
+    const waiter = this._group._exitWaiterNext();
+    if (waiter !== null) {
+      this._state = WAITING;
+      waiter._blocking = true;
+      if (tracking) recordSuspension();
+      this.value = waiter;
+      return this as IteratorResult<Yielded, T>;
+    }
+    this._state = CLOSED;
+    this._group._exitEnd(this._failed, this._error, this._propagate);
+    return this._finish();
+  }
+
+  /** @internal Exit ended without throwing. */
+  _finish(): IteratorResult<Yielded, T> {
+    this.done = true;
+    this.value = undefined;
+    return this as IteratorResult<Yielded, T>;
+  }
+}
+
+/**
+ * `run(body)` by hand: enter, delegate to the body as `yield*` does, then exit as
+ * GroupExit does, and return the body's result (or rethrow its error).
+ */
+class GroupRun<T> extends GroupExit<T> {
+  #body: ((group: TaskGroup) => Coro<T>) | null;
+  #inner: Iterator<Yielded, T, unknown> | null = null;
+  #result: T | undefined = undefined;
+
+  constructor(group: TaskGroup, body: (group: TaskGroup) => Coro<T>) {
+    super(group, false, undefined);
+    this.#body = body;
+  }
+
+  override next(): IteratorResult<Yielded, T> {
+    if (this._state === CREATED) {
+      this._state = CLOSED;
+      this._group._enter();
+      this._state = BODY;
+      const body = this.#body as (group: TaskGroup) => Coro<T>;
+      this.#body = null;
+      let step: IteratorResult<Yielded, T>;
+      try {
+        const inner = body(this._group)[Symbol.iterator]();
+        this.#inner = inner;
+        step = inner.next();
+      } catch (error) {
+        return this.#bodyFailed(error);
+      }
+      return this.#bodyStep(step);
+    }
+    if (this._state === BODY) {
+      let step: IteratorResult<Yielded, T>;
+      try {
+        step = (this.#inner as Iterator<Yielded, T, unknown>).next();
+      } catch (error) {
+        return this.#bodyFailed(error);
+      }
+      return this.#bodyStep(step);
+    }
+    return super.next();
+  }
+
+  override throw(error: unknown): IteratorResult<Yielded, T> {
+    if (this._state !== BODY) return super.throw(error);
+    const inner = this.#inner as Iterator<Yielded, T, unknown>;
+    let step: IteratorResult<Yielded, T>;
+    try {
+      if (inner.throw === undefined) {
+        // What `yield*` does with an iterator that cannot take a throw.
+        inner.return?.();
+        throw new TypeError("The iterator does not provide a 'throw' method");
+      }
+      step = inner.throw(error);
+    } catch (thrown) {
+      return this.#bodyFailed(thrown);
+    }
+    return this.#bodyStep(step);
+  }
+
+  override return(value: T): IteratorResult<Yielded, T> {
+    if (this._state !== BODY) return super.return(value);
+    // As `yield*`: the body is asked to return; if it does, so does run, without exit.
+    const inner = this.#inner as Iterator<Yielded, T, unknown>;
+    if (inner.return === undefined) {
+      this._state = CLOSED;
+      return { done: true, value };
+    }
+    const step = inner.return(value);
+    if (step.done === true) {
+      this._state = CLOSED;
+      this.#inner = null;
+    }
+    return step;
+  }
+
+  /** The body suspended, or returned. */
+  #bodyStep(step: IteratorResult<Yielded, T>): IteratorResult<Yielded, T> {
+    if (step.done !== true) return step;
+    this.#inner = null;
+    this.#result = step.value;
+    if (this._group._exitAtOnce()) {
+      this._state = CLOSED;
+      return { done: true, value: step.value };
+    }
+    this._state = CREATED;
+    return super.next();
+  }
+
+  /** The body threw `error`: exit with it, then rethrow it (unless exit throws instead). */
+  #bodyFailed(error: unknown): IteratorResult<Yielded, T> {
+    this.#inner = null;
+    this._failed = true;
+    this._error = error;
+    this._state = CREATED;
+    return super.next();
+  }
+
+  override _finish(): IteratorResult<Yielded, T> {
+    if (this._failed) throw this._error;
+    this.done = true;
+    this.value = this.#result;
+    this.#result = undefined;
+    return this as IteratorResult<Yielded, T>;
+  }
 }
 
 inspectAsString(TaskGroup);

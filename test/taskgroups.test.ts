@@ -1096,3 +1096,111 @@ describe("TaskGroup", () => {
       },
     ));
 });
+
+// `run()` and `exit()` are coroutines written by hand, not generators: these check that they
+// keep a generator's protocol where a driver other than a Task can tell.
+describe("TaskGroup's run() and exit() coroutines", () => {
+  it("do nothing until stepped: throw() and return() before the first step close them", () =>
+    runVirtual(function* () {
+      let bodyRan = false;
+      const body = function* (): Coro<number> {
+        bodyRan = true;
+        yield* sleep(0);
+        return 1;
+      };
+      const thrown = new MyExc("before start");
+      assert.throws(
+        () => taskGroup(body).throw(thrown),
+        (error) => error === thrown,
+      );
+      assert.deepEqual({ ...taskGroup(body).return(5) }, { done: true, value: 5 });
+      const exit = new TaskGroup().exit(false);
+      assert.throws(
+        () => exit.throw(thrown),
+        (error) => error === thrown,
+      );
+      assert.deepEqual({ ...exit.next() }, { done: true, value: undefined });
+      assert.equal(bodyRan, false);
+      yield* sleep(0);
+    }));
+
+  it("passes the body's steps through, and its return() skips exit as yield* would", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      function* body(tg: TaskGroup): Coro<string> {
+        tg.createTask(sleeper(log, "child", 1, 0));
+        try {
+          yield* sleep(5);
+        } finally {
+          log.push("body finally");
+        }
+        return "unreachable";
+      }
+      const coro = taskGroup(body);
+      const first = coro.next();
+      assert.equal(first.done, false);
+      assert.deepEqual({ ...coro.return("early") }, { done: true, value: "early" });
+      assert.deepEqual({ ...coro.next() }, { done: true, value: undefined });
+      yield* sleep(2);
+      assert.deepEqual(log, ["body finally", "child 1"]);
+    }));
+
+  it("exits with the TypeError of a body that is not a coroutine function, children cancelled", () =>
+    // As `yield* body(tg)` fails in asyncio's `async with` block: the group's ExceptionGroup.
+    runVirtual(function* () {
+      const log: string[] = [];
+      const error = yield* thrownBy(() =>
+        taskGroup(((tg: TaskGroup) => {
+          tg.createTask(sleeper(log, "child", 1, 0));
+          return 42;
+        }) as unknown as (tg: TaskGroup) => Coro<void>),
+      );
+      assert.equal(tree(error), "ExceptionGroup[TypeError]");
+      assert.equal(rawNow(), 0);
+      assert.deepEqual(log, []);
+      assert.equal(self().cancelling(), 0);
+    }));
+
+  it("lets an error other than a cancellation thrown into exit's wait end it at once", () =>
+    runVirtual(function* () {
+      const tg = new TaskGroup();
+      yield* tg.enter();
+      const child = tg.createTask(sleep(10));
+      const exit = tg.exit(false);
+      const step = exit.next();
+      assert.equal(step.done, false);
+      const waiter = step.value as unknown as { done(): boolean };
+      assert.equal(waiter.done(), false);
+      assert.throws(() => exit.next(), { message: "await wasn't used with future" });
+      const thrown = new MyExc("into exit");
+      assert.throws(
+        () => exit.throw(thrown),
+        (error) => error === thrown,
+      );
+      assert.deepEqual({ ...exit.next() }, { done: true, value: undefined });
+      child.cancel();
+      yield* sleep(0);
+    }));
+
+  it("resumes exit's wait after a swallowed cancellation, and rethrows it at the end", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      const tg = new TaskGroup();
+      yield* tg.enter();
+      tg.createTask(sleeper(log, "child", 1, 0));
+      const exit = tg.exit(false);
+      const first = exit.next().value as unknown as { done(): boolean };
+      const cancelled = new CancelledError("outer");
+      const second = exit.throw(cancelled);
+      assert.equal(second.done, false);
+      assert.notEqual(second.value, first);
+      // The children were cancelled: they end at the next iteration.
+      yield* sleep(0);
+      yield* sleep(0);
+      assert.throws(
+        () => exit.next(),
+        (error) => error === cancelled,
+      );
+      assert.deepEqual(log, []);
+    }));
+});

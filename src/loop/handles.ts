@@ -187,13 +187,21 @@ export class DoneCallbackRun implements Runnable {
   readonly #callback: (future: never) => unknown;
   readonly #future: Future<unknown>;
   readonly #context: Context;
+  /** The callback's `this`: a TaskGroup's done-callback is a method. */
+  readonly #receiver: unknown;
   /** Always false, from the prototype. */
   declare readonly _cancelled: boolean;
 
-  constructor(callback: (future: never) => unknown, future: Future<unknown>, context: Context) {
+  constructor(
+    callback: (future: never) => unknown,
+    future: Future<unknown>,
+    context: Context,
+    receiver?: unknown,
+  ) {
     this.#callback = callback;
     this.#future = future;
     this.#context = context;
+    this.#receiver = receiver;
   }
 
   toString(): string {
@@ -204,7 +212,7 @@ export class DoneCallbackRun implements Runnable {
     try {
       const previous = Context._enter(this.#context);
       try {
-        (this.#callback as (future: Future<unknown>) => unknown)(this.#future);
+        (this.#callback as (future: Future<unknown>) => unknown).call(this.#receiver, this.#future);
       } finally {
         Context._exit(this.#context, previous);
       }
@@ -255,7 +263,7 @@ function setResultUnlessDone(): void {}
 /** `name()` for a callback in a repr or message, as asyncio's `format_helpers`. */
 export function describeCallback(callback: unknown): string {
   if (typeof callback === "object" && callback !== null && "_wakeupFrom" in callback) {
-    return "Task.wakeup()";
+    return "_onTaskDone" in callback ? "TaskGroup._on_task_done()" : "Task.wakeup()";
   }
   if (typeof callback !== "function") return String(callback);
   const name = callback.name.replace(/^bound /, "");
