@@ -2,13 +2,14 @@
  * gather(): run awaitables concurrently and collect their results in order, as asyncio's
  * `tasks.gather`.
  */
-import { copyContext } from "./contextvars.ts";
+import { Context } from "./contextvars.ts";
 import type { Awaitable } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError } from "./exceptions.ts";
-import { Future, type DoneCallback } from "./futures.ts";
+import { Future } from "./futures.ts";
 import { validateOptions } from "./internal/validate.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
+import { DoneCallbackRun, type WakeupTarget } from "./loop/handles.ts";
 import { ensureFuture } from "./tasks.ts";
 
 /** The result type of one awaitable: what `yield*` on it returns. */
@@ -68,86 +69,67 @@ export function gather(...args: unknown[]): Future<unknown[]> {
   const children: Future<unknown>[] = [];
   // Duplicates run once: short lists look them up by scanning, long ones through a Map.
   const byArg = aws.length > 8 ? new Map<unknown, Future<unknown>>() : null;
-  const seen: unknown[] = [];
-  let unique = 0;
   let alreadyDone: Future<unknown>[] | null = null;
-  let loop: BaseEventLoop | undefined;
   let outer: GatheringFuture | null = null;
-  let finished = 0;
-  // The callbacks read no context variables: one Context copy serves them all.
-  const context = copyContext();
-
-  const onChildDone = (child: Future<unknown>): void => {
-    finished++;
-    const gathering = outer;
-    // `outer` is still null when a later argument failed to wrap: gather threw, and this
-    // child's outcome goes nowhere.
-    if (gathering === null || gathering.done()) {
-      // Mark the child's error retrieved: the gather already has its outcome.
-      if (!child.cancelled()) child.exception();
-      return;
-    }
-    if (!returnExceptions) {
-      if (child.cancelled()) {
-        gathering.setException(child._makeCancelledError());
-        return;
-      }
-      const error = child.exception();
-      if (error !== null) {
-        gathering.setException(error);
-        return;
-      }
-    }
-    if (finished === unique) {
-      const results = children.map((each) => {
-        if (each.cancelled()) return new CancelledError(each._cancelMessage ?? "");
-        const error = each.exception();
-        return error === null ? each.result() : error;
-      });
-      if (gathering._cancelRequested) {
-        // The gather was cancelled: propagate it whatever returnExceptions says (bpo-32684).
-        gathering.setException(child._makeCancelledError());
+  let loop: BaseEventLoop | undefined;
+  try {
+    for (let i = 0; i < aws.length; i++) {
+      const aw = aws[i];
+      let child: Future<unknown> | undefined;
+      if (byArg !== null) {
+        child = byArg.get(aw);
       } else {
-        gathering.setResult(results);
+        const index = aws.indexOf(aw);
+        if (index < i) child = children[index];
       }
+      if (child === undefined) {
+        child = ensureFuture(aw as Awaitable<unknown>, loop);
+        loop ??= child.getLoop();
+        outer ??= new GatheringFuture(children, loop, returnExceptions);
+        outer._unique++;
+        if (child.done()) (alreadyDone ??= []).push(child);
+        else child._addCallback(outer, null);
+        if (byArg !== null) byArg.set(aw, child);
+      }
+      children.push(child);
     }
-  };
-
-  for (const aw of aws) {
-    let child: Future<unknown> | undefined;
-    if (byArg !== null) {
-      child = byArg.get(aw);
-    } else {
-      const index = seen.indexOf(aw);
-      if (index >= 0) child = children[index];
-    }
-    if (child === undefined) {
-      child = ensureFuture(aw as Awaitable<unknown>, loop);
-      loop ??= child.getLoop();
-      unique++;
-      if (child.done()) (alreadyDone ??= []).push(child);
-      else child._addDoneCallbackIn(onChildDone as DoneCallback<unknown>, context);
-    }
-    if (byArg !== null) byArg.set(aw, child);
-    else seen.push(aw);
-    children.push(child);
+  } catch (error) {
+    // A later argument failed to wrap: gather throws, and the outcomes of the children
+    // started so far go nowhere.
+    outer?._abandon();
+    throw error;
   }
-  outer = new GatheringFuture(children, loop as BaseEventLoop);
-  // Children that were done already report now, once `outer` exists: if all of them are,
-  // the gather completes before it is returned.
-  if (alreadyDone !== null) for (const child of alreadyDone) onChildDone(child);
-  return outer;
+  const gathering = outer as GatheringFuture;
+  // Children that were done already report now: if all of them are, the gather completes
+  // before it is returned.
+  if (alreadyDone !== null) for (const child of alreadyDone) gathering._onChildDone(child);
+  return gathering;
 }
 
-/** The Future `gather` returns: cancelling it cancels the children. */
-export class GatheringFuture extends Future<unknown[]> {
+/**
+ * The Future `gather` returns: cancelling it cancels the children. It is also what each
+ * child's done-callback reports to (asyncio's `_done_callback`), as a WakeupTarget: no
+ * closure, no callback list per gather.
+ */
+export class GatheringFuture extends Future<unknown[]> implements WakeupTarget {
   readonly #children: readonly Future<unknown>[];
+  readonly #returnExceptions: boolean;
+  /** @internal How many distinct children there are. */
+  _unique = 0;
+  #finished = 0;
+  /** gather threw before returning this Future: children report to nobody. */
+  #abandoned = false;
   /** @internal */
   _cancelRequested = false;
 
-  constructor(children: readonly Future<unknown>[], loop: BaseEventLoop) {
+  constructor(
+    children: readonly Future<unknown>[],
+    loop: BaseEventLoop,
+    returnExceptions: boolean,
+  ) {
     super({ loop });
     this.#children = children;
+    this.#returnExceptions = returnExceptions;
   }
 
   /** @internal The awaitables it gathers, for the call graph ("the gather awaits them"). */
@@ -168,6 +150,62 @@ export class GatheringFuture extends Future<unknown[]> {
     if (accepted) this._cancelRequested = true;
     return accepted;
   }
+
+  /** @internal */
+  _abandon(): void {
+    this.#abandoned = true;
+  }
+
+  /** @internal A child is done: its done-callback runs on the next iteration, as asyncio's. */
+  _wakeupFrom(child: unknown): void {
+    this.getLoop()._schedule(
+      new DoneCallbackRun(onChildDone, child as Future<unknown>, GATHER_CONTEXT, this),
+    );
+  }
+
+  /** @internal asyncio's `gather._done_callback`, for one child. */
+  _onChildDone(child: Future<unknown>): void {
+    this.#finished++;
+    if (this.#abandoned || this.done()) {
+      // Mark the child's error retrieved: the gather already has its outcome.
+      if (!child.cancelled()) child.exception();
+      return;
+    }
+    if (!this.#returnExceptions) {
+      if (child.cancelled()) {
+        this.setException(child._makeCancelledError());
+        return;
+      }
+      const error = child.exception();
+      if (error !== null) {
+        this.setException(error);
+        return;
+      }
+    }
+    if (this.#finished === this._unique) {
+      const results = this.#children.map((each) => {
+        if (each.cancelled()) return new CancelledError(each._cancelMessage ?? "");
+        const error = each.exception();
+        return error === null ? each.result() : error;
+      });
+      if (this._cancelRequested) {
+        // The gather was cancelled: propagate it whatever returnExceptions says (bpo-32684).
+        this.setException(child._makeCancelledError());
+      } else {
+        this.setResult(results);
+      }
+    }
+  }
+}
+
+/**
+ * The Context of every gather's done-callbacks: they read no context variables and run
+ * no user code (they complete the gather, whose own callbacks are scheduled apart).
+ */
+const GATHER_CONTEXT = new Context();
+
+function onChildDone(this: GatheringFuture, child: Future<unknown>): void {
+  this._onChildDone(child);
 }
 
 /** The list form takes an array or a Set; anything else is one awaitable of the spread form. */
