@@ -4,8 +4,9 @@
 import { CoroutineObject, type Coro, type Yielded } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { RuntimeError } from "./exceptions.ts";
-import type { Future } from "./futures.ts";
-import type { TimerHandle } from "./loop/handles.ts";
+import { Future } from "./futures.ts";
+import type { BaseEventLoop } from "./loop/base-event-loop.ts";
+import type { TimerEntry } from "./loop/handles.ts";
 import { describe } from "./internal/validate.ts";
 import { describeWait, recordSuspension, tracking } from "./internal/call-stacks.ts";
 
@@ -33,8 +34,7 @@ class SleepFor<T> extends CoroutineObject<T> {
   #state: "created" | "suspended" | "closed" = "created";
   readonly #delay: unknown;
   readonly #result: T;
-  #future: Future<T> | null = null;
-  #timer: TimerHandle | null = null;
+  #future: SleepFuture<T> | null = null;
 
   constructor(delay: unknown, result: T) {
     super();
@@ -51,8 +51,8 @@ class SleepFor<T> extends CoroutineObject<T> {
       }
       if (Number.isNaN(delay)) throw new TypeError("Invalid delay: NaN (not a number)");
       const loop = getRunningLoop();
-      const future = loop.createFuture<T>();
-      this.#timer = loop._callLaterResult(delay, future, this.#result);
+      const future = new SleepFuture(loop, loop.time() + delay, this.#result);
+      loop._addTimer(future);
       this.#future = future;
       this.#state = "suspended";
       future._blocking = true;
@@ -63,7 +63,7 @@ class SleepFor<T> extends CoroutineObject<T> {
       return { done: false, value: future };
     }
     if (this.#state === "suspended") {
-      const future = this.#future as Future<T>;
+      const future = this.#future as SleepFuture<T>;
       SleepFor.#finish(this);
       if (!future.done()) throw new RuntimeError("await wasn't used with future");
       return { done: true, value: future.result() };
@@ -84,9 +84,49 @@ class SleepFor<T> extends CoroutineObject<T> {
   // Static: a private instance method would add a field (V8's class brand) to every sleep.
   static #finish(sleep: SleepFor<unknown>): void {
     sleep.#state = "closed";
-    sleep.#timer?.cancel();
-    sleep.#timer = null;
+    sleep.#future?._disarm();
     sleep.#future = null;
+  }
+}
+
+/**
+ * The Future a sleep waits on, which is also its own timer in the loop's heap (one object
+ * where a Future and a TimerHandle would be two): when due, it sets `result` unless it is
+ * done; cancelling it takes the timer out too.
+ */
+class SleepFuture<T> extends Future<T> implements TimerEntry {
+  /** @internal */
+  readonly _when: number;
+  /** @internal Set by the loop when it takes the timer. */
+  _seq = 0;
+  /** @internal */
+  _scheduled = false;
+  /** @internal The timer will not fire: the Future was cancelled, or the sleep closed. */
+  _cancelled = false;
+  readonly #result: T;
+
+  constructor(loop: BaseEventLoop, when: number, result: T) {
+    super({ loop });
+    this._when = when;
+    this.#result = result;
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    this._disarm();
+    return true;
+  }
+
+  /** @internal Keep the timer from firing (the heap drops it later). */
+  _disarm(): void {
+    if (this._cancelled) return;
+    this._cancelled = true;
+    this.getLoop()._timerHandleCancelled(this);
+  }
+
+  /** @internal The timer is due. */
+  _run(): void {
+    if (!this.done()) this.setResult(this.#result);
   }
 }
 

@@ -161,7 +161,6 @@ describe("sleep", () => {
           try {
             return yield* sleep(10, "yeah");
           } catch (error) {
-            // sleep()'s own cleanup has run: its timer is cancelled, not yet purged.
             seen.push(loop._stats());
             throw error;
           }
@@ -170,15 +169,28 @@ describe("sleep", () => {
       yield* sleep(0);
       assert.deepEqual(loop._stats(), { ready: 0, timers: 1, cancelledTimers: 0 });
       task.cancel();
+      // Cancelling the task cancelled the sleep's Future, which is its own timer.
+      assert.deepEqual(loop._stats(), { ready: 1, timers: 1, cancelledTimers: 1 });
       const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
-      assert.equal(seen.length, 1);
-      assert.equal(seen[0]!.timers, 1);
-      assert.equal(seen[0]!.cancelledTimers, 1);
-      // The next iteration purged it.
-      assert.equal(loop._stats().timers, 0);
-      assert.equal(loop._stats().cancelledTimers, 0);
+      // The iteration that woke the task purged the timer first.
+      assert.deepEqual(seen, [{ ready: 0, timers: 0, cancelledTimers: 0 }]);
       assert.equal(loop.time(), 0);
+    }));
+
+  it("cancels its timer when the sleep is closed from outside, leaving its Future pending", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const coro = sleep(10, "yeah");
+      const first = coro.next();
+      assert.equal(first.done, false);
+      const future = first.value as unknown as { done(): boolean; _blocking: boolean };
+      assert.deepEqual(loop._stats(), { ready: 0, timers: 1, cancelledTimers: 0 });
+      assert.deepEqual(coro.return("early"), { done: true, value: "early" });
+      assert.deepEqual(loop._stats(), { ready: 0, timers: 1, cancelledTimers: 1 });
+      yield* sleep(20);
+      assert.equal(future.done(), false);
+      assert.deepEqual(loop._stats(), { ready: 0, timers: 0, cancelledTimers: 0 });
     }));
 
   // asyncio: test_task_cancel_sleeping_task

@@ -18,7 +18,7 @@
  * While a run is active a ref'd host interval keeps the process alive, as a blocked asyncio
  * program is alive; nothing of the loop keeps it alive once the run ends.
  */
-import { Context, copyContext, currentContext } from "../contextvars.ts";
+import { Context, copyContext } from "../contextvars.ts";
 import { _getRunningLoop, _setRunningLoop } from "../events.ts";
 import { _debugLoop } from "../internal/call-stacks.ts";
 import { RuntimeError } from "../exceptions.ts";
@@ -28,7 +28,13 @@ import type { Awaitable, Coro } from "../coroutines.ts";
 import { TaskList } from "../internal/task-list.ts";
 import { formatExceptionContext, reportException } from "./exception-context.ts";
 import { describe } from "../internal/validate.ts";
-import { Handle, ResultTimer, TimerHandle, describeCallback, type Runnable } from "./handles.ts";
+import {
+  Handle,
+  TimerHandle,
+  describeCallback,
+  type Runnable,
+  type TimerEntry,
+} from "./handles.ts";
 import { TimerHeap } from "./timer-heap.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 
@@ -400,26 +406,20 @@ export abstract class BaseEventLoop {
   }
 
   /**
-   * @internal `callLater(delay, () => future.setResult(result))` for `sleep`, without the
-   * closure, the argument list or a Context copy (the callback reads no variables).
+   * @internal Put `entry` in the timer heap (a sleep's Future, its own timer), numbered
+   * after every timer scheduled so far.
+   *
+   * @throws RuntimeError if the loop is closed.
    */
-  _callLaterResult<T>(delay: number, future: Future<T>, result: T): TimerHandle {
+  _addTimer(entry: TimerEntry & { _seq: number }): void {
     this.#checkClosed();
-    const handle = new ResultTimer(
-      this.time() + delay,
-      this.#timerSeq++,
-      this,
-      currentContext(),
-      future,
-      result,
-    );
-    this.#timers.push(handle);
+    entry._seq = this.#timerSeq++;
+    this.#timers.push(entry);
     if (!this.#inDrive && this.#running) this.#wakeHost();
-    return handle;
   }
 
   /** @internal */
-  _timerHandleCancelled(handle: TimerHandle): void {
+  _timerHandleCancelled(handle: TimerEntry): void {
     if (handle._scheduled) this.#timers.noteCancelled();
   }
 
@@ -504,7 +504,7 @@ export abstract class BaseEventLoop {
    * the clock jumped), false to return to the host, having arranged to be driven again.
    * May throw to end the run (a deadlock).
    */
-  abstract _idle(next: TimerHandle | undefined): boolean;
+  abstract _idle(next: TimerEntry | undefined): boolean;
 
   /** @internal The run ended or the loop closed: release host timers. */
   _closeHost(): void {}

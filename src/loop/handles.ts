@@ -25,6 +25,19 @@ export interface WakeupTarget {
   _wakeupFrom(future: unknown): void;
 }
 
+/**
+ * @internal What the loop's timer heap holds: a TimerHandle, or a sleep's Future that is
+ * its own timer. Popped when due, it joins the ready queue.
+ */
+export interface TimerEntry extends Runnable {
+  /** The loop time it is due at. */
+  readonly _when: number;
+  /** Order of scheduling: breaks ties between equal `_when`s (FIFO). */
+  readonly _seq: number;
+  /** Whether it is in the heap. */
+  _scheduled: boolean;
+}
+
 /** A callback scheduled with `callSoon`; `cancel()` it to keep it from running. */
 export class Handle implements Runnable {
   /** @internal */
@@ -227,38 +240,6 @@ export class DoneCallbackRun implements Runnable {
 }
 
 Object.defineProperty(DoneCallbackRun.prototype, "_cancelled", { value: false, writable: false });
-
-/** @internal A timer that sets a Future's result (unless done): what `sleep` schedules. */
-export class ResultTimer<T> extends TimerHandle {
-  #future: Future<T> | null;
-  #result: T | undefined;
-
-  constructor(
-    when: number,
-    seq: number,
-    loop: BaseEventLoop,
-    context: Context,
-    future: Future<T>,
-    result: T,
-  ) {
-    super(when, seq, setResultUnlessDone, undefined, loop, context);
-    this.#future = future;
-    this.#result = result;
-  }
-
-  override cancel(): void {
-    super.cancel();
-    this.#future = null;
-    this.#result = undefined;
-  }
-
-  override _run(): void {
-    const future = this.#future;
-    if (future !== null && !future.done()) future.setResult(this.#result as T);
-  }
-}
-
-function setResultUnlessDone(): void {}
 
 /** `name()` for a callback in a repr or message, as asyncio's `format_helpers`. */
 export function describeCallback(callback: unknown): string {

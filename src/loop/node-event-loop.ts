@@ -4,7 +4,7 @@
  * Node's modules becomes callbacks on the ready queue.
  */
 import { BaseEventLoop } from "./base-event-loop.ts";
-import type { TimerHandle } from "./handles.ts";
+import type { TimerEntry } from "./handles.ts";
 
 /** How long one host callback may keep running ready callbacks before Node gets a turn. */
 const BATCH_BUDGET_MS = 4;
@@ -30,7 +30,7 @@ export class EventLoop extends BaseEventLoop {
   }
 
   /** @internal */
-  _idle(next: TimerHandle | undefined): boolean {
+  _idle(next: TimerEntry | undefined): boolean {
     if (next === undefined) return false;
     // A host timer armed for this timer (or an earlier one) will drive the loop: no need
     // to read the clock (this runs after every I/O event).

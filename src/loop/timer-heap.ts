@@ -1,17 +1,17 @@
 /**
- * The loop's timers: a binary min-heap of TimerHandles ordered by (when, scheduling order).
+ * The loop's timers: a binary min-heap of TimerEntries ordered by (when, scheduling order).
  * Cancelled timers stay in the heap until they reach the top or until more than half of
  * a large heap is cancelled, as asyncio's `_run_once` purges them.
  */
-import type { TimerHandle } from "./handles.ts";
+import type { TimerEntry } from "./handles.ts";
 
 /** A heap larger than this is rebuilt when most of it is cancelled (asyncio's constant). */
 const MIN_SCHEDULED_TIMER_HANDLES = 100;
 /** The cancelled fraction above which it is rebuilt (asyncio's constant). */
 const MIN_CANCELLED_TIMER_HANDLES_FRACTION = 0.5;
 
-export class TimerHeap {
-  readonly #heap: TimerHandle[] = [];
+export class TimerHeap<E extends TimerEntry = TimerEntry> {
+  readonly #heap: E[] = [];
   /**
    * `#whens[i]` is `#heap[i]._when`: comparisons read this packed array of doubles instead
    * of each handle, which in a heap of 100k timers is a cache miss apiece.
@@ -28,7 +28,7 @@ export class TimerHeap {
     return this.#cancelled;
   }
 
-  push(handle: TimerHandle): void {
+  push(handle: E): void {
     const heap = this.#heap;
     const whens = this.#whens;
     const when = handle._when;
@@ -39,7 +39,7 @@ export class TimerHeap {
     while (index > 0) {
       const parentIndex = (index - 1) >> 1;
       const parentWhen = whens[parentIndex] as number;
-      const parent = heap[parentIndex] as TimerHandle;
+      const parent = heap[parentIndex] as E;
       if (when > parentWhen || (when === parentWhen && handle._seq > parent._seq)) break;
       heap[index] = parent;
       whens[index] = parentWhen;
@@ -50,16 +50,16 @@ export class TimerHeap {
   }
 
   /** The earliest handle, cancelled or not, or undefined. */
-  peek(): TimerHandle | undefined {
+  peek(): E | undefined {
     return this.#heap[0];
   }
 
-  pop(): TimerHandle | undefined {
+  pop(): E | undefined {
     const heap = this.#heap;
     const top = heap[0];
     if (top === undefined) return undefined;
     const whens = this.#whens;
-    const last = heap.pop() as TimerHandle;
+    const last = heap.pop() as E;
     const lastWhen = whens.pop() as number;
     if (heap.length > 0) {
       // Sift `last` down from the root.
@@ -74,11 +74,11 @@ export class TimerHeap {
         const childWhen = whens[child] as number;
         if (
           childWhen > lastWhen ||
-          (childWhen === lastWhen && (heap[child] as TimerHandle)._seq > last._seq)
+          (childWhen === lastWhen && (heap[child] as E)._seq > last._seq)
         ) {
           break;
         }
-        heap[index] = heap[child] as TimerHandle;
+        heap[index] = heap[child] as E;
         whens[index] = childWhen;
         index = child;
       }
@@ -105,7 +105,7 @@ export class TimerHeap {
       heap.length > MIN_SCHEDULED_TIMER_HANDLES &&
       this.#cancelled / heap.length > MIN_CANCELLED_TIMER_HANDLES_FRACTION
     ) {
-      const live: TimerHandle[] = [];
+      const live: E[] = [];
       for (const handle of heap) {
         if (handle._cancelled) handle._scheduled = false;
         else live.push(handle);
@@ -121,7 +121,7 @@ export class TimerHeap {
       }
       return;
     }
-    while (heap.length > 0 && (heap[0] as TimerHandle)._cancelled) this.pop();
+    while (heap.length > 0 && (heap[0] as E)._cancelled) this.pop();
   }
 
   clear(): void {
@@ -136,22 +136,19 @@ export class TimerHeap {
     const whens = this.#whens;
     const a = whens[i] as number;
     const b = whens[j] as number;
-    return (
-      a < b ||
-      (a === b && (this.#heap[i] as TimerHandle)._seq < (this.#heap[j] as TimerHandle)._seq)
-    );
+    return a < b || (a === b && (this.#heap[i] as E)._seq < (this.#heap[j] as E)._seq);
   }
 
   /** Every handle in the heap, in no particular order. */
-  handles(): readonly TimerHandle[] {
+  handles(): readonly E[] {
     return this.#heap;
   }
 }
 
-function before(a: TimerHandle, b: TimerHandle): boolean {
+function before(a: TimerEntry, b: TimerEntry): boolean {
   return a._when < b._when || (a._when === b._when && a._seq < b._seq);
 }
 
-function compare(a: TimerHandle, b: TimerHandle): number {
+function compare(a: TimerEntry, b: TimerEntry): number {
   return before(a, b) ? -1 : before(b, a) ? 1 : 0;
 }

@@ -10,7 +10,7 @@
  */
 import { DeadlockError } from "../exceptions.ts";
 import { BaseEventLoop } from "./base-event-loop.ts";
-import type { TimerHandle } from "./handles.ts";
+import type { TimerEntry } from "./handles.ts";
 
 /** Options of `new VirtualEventLoop()`. */
 export interface VirtualEventLoopOptions {
@@ -72,7 +72,7 @@ export class VirtualEventLoop extends BaseEventLoop {
   }
 
   /** @internal */
-  _idle(next: TimerHandle | undefined): boolean {
+  _idle(next: TimerEntry | undefined): boolean {
     const epoch = ++this.#idleEpoch;
     this.#clearJumpTimer();
     if (this._hostOps > 0) {

@@ -13,12 +13,12 @@ function timer(when: number): TimerHandle {
 }
 
 /** Cancel a handle in `heap`, as the loop does through `_timerHandleCancelled`. */
-function cancel(heap: TimerHeap, handle: TimerHandle): void {
+function cancel(heap: TimerHeap<TimerHandle>, handle: TimerHandle): void {
   handle.cancel();
   heap.noteCancelled();
 }
 
-function drain(heap: TimerHeap): TimerHandle[] {
+function drain(heap: TimerHeap<TimerHandle>): TimerHandle[] {
   const out: TimerHandle[] = [];
   for (let handle = heap.pop(); handle !== undefined; handle = heap.pop()) out.push(handle);
   return out;
@@ -37,7 +37,7 @@ function random(seed: number): () => number {
 
 describe("TimerHeap", () => {
   it("is empty at first: size 0, peek and pop give undefined", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     assert.equal(heap.size, 0);
     assert.equal(heap.peek(), undefined);
     assert.equal(heap.pop(), undefined);
@@ -45,7 +45,7 @@ describe("TimerHeap", () => {
   });
 
   it("pops handles in order of their time", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     for (const when of [5, 1, 4, 2, 3]) heap.push(timer(when));
     assert.equal(heap.size, 5);
     assert.equal(heap.peek()?.when(), 1);
@@ -58,14 +58,14 @@ describe("TimerHeap", () => {
   });
 
   it("pops handles with the same time in the order they were pushed", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const handles = [timer(1), timer(1), timer(0), timer(1), timer(0)];
     for (const handle of handles) heap.push(handle);
     assert.deepEqual(drain(heap), [handles[2], handles[4], handles[0], handles[1], handles[3]]);
   });
 
   it("pops the least (time, push order) handle at every step of random pushes and pops", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const next = random(42);
     // The reference model: the pending handles, searched linearly for the least.
     const pending: TimerHandle[] = [];
@@ -100,7 +100,7 @@ describe("TimerHeap", () => {
   });
 
   it("marks a handle scheduled while it is in the heap", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const handle = timer(1);
     assert.equal(handle._scheduled, false);
     heap.push(handle);
@@ -110,7 +110,7 @@ describe("TimerHeap", () => {
   });
 
   it("counts cancelled handles until they are popped", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const a = timer(1);
     const b = timer(2);
     heap.push(a);
@@ -122,7 +122,7 @@ describe("TimerHeap", () => {
   });
 
   it("purge() on a small heap drops only the cancelled handles at the top", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const handles = [timer(1), timer(2), timer(3), timer(4)];
     for (const handle of handles) heap.push(handle);
     cancel(heap, handles[0] as TimerHandle);
@@ -137,7 +137,7 @@ describe("TimerHeap", () => {
   });
 
   it("purge() drops every cancelled handle when over half of more than 100 are cancelled", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const handles: TimerHandle[] = [];
     for (let i = 0; i < 101; i++) {
       const handle = timer(101 - i);
@@ -159,7 +159,7 @@ describe("TimerHeap", () => {
 
   it("keeps its order through a purge that rebuilds it, then further pushes and pops", () => {
     // The heap keeps each handle's time in a second array: the rebuild must keep it in step.
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const handles: TimerHandle[] = [];
     for (let i = 0; i < 120; i++) {
       const handle = timer(i % 2 === 0 ? 1000 - i : i);
@@ -177,7 +177,7 @@ describe("TimerHeap", () => {
   });
 
   it("purge() leaves a heap of exactly 100 with most cancelled to the top-only rule", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const handles: TimerHandle[] = [];
     for (let i = 0; i < 100; i++) {
       const handle = timer(i);
@@ -191,7 +191,7 @@ describe("TimerHeap", () => {
   });
 
   it("purge() does not rebuild when exactly half are cancelled", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const handles: TimerHandle[] = [];
     for (let i = 0; i < 102; i++) {
       const handle = timer(i);
@@ -209,7 +209,7 @@ describe("TimerHeap", () => {
   });
 
   it("clear() empties the heap and unschedules every handle", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const handles = [timer(1), timer(2)];
     for (const handle of handles) heap.push(handle);
     cancel(heap, handles[0] as TimerHandle);
@@ -221,7 +221,7 @@ describe("TimerHeap", () => {
   });
 
   it("handles() lists every handle in the heap", () => {
-    const heap = new TimerHeap();
+    const heap = new TimerHeap<TimerHandle>();
     const handles = [timer(3), timer(1), timer(2)];
     for (const handle of handles) heap.push(handle);
     assert.deepEqual(new Set(heap.handles()), new Set(handles));
