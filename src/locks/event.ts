@@ -1,10 +1,11 @@
 /**
  * Event: a one-bit signal between tasks. Mirrors asyncio.Event (Lib/asyncio/locks.py).
  */
-import { FastPath, NOT_READY, type Coro } from "../coroutines.ts";
+import { NOT_READY, type Coro } from "../coroutines.ts";
+import type { Future } from "../futures.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 import { LoopBinding } from "../internal/loop-binding.ts";
-import { Waiters } from "./waiters.ts";
+import { WaitCoro, Waiters, type WaitOps } from "./waiters.ts";
 
 /**
  * A flag that tasks can wait for.
@@ -49,27 +50,27 @@ export class Event {
    * @throws RuntimeError when the Event is bound to a different event loop.
    */
   wait(): Coro<true> {
-    return new FastPath(this, undefined, tryWait, slowWait);
+    return new WaitCoro(this, WAIT);
   }
 
-  /** @internal `wait` when the flag is not set. */
-  *_waitSlow(): Coro<true> {
-    if (this.#value) return true;
-    const waiter = this.#waiters.add(this.#binding.loop(this));
-    try {
-      return yield* waiter;
-    } finally {
-      this.#waiters.delete(waiter);
-    }
+  /** @internal `wait` blocks: queue a waiter. */
+  _park(): Future<true> {
+    return this.#waiters.add(this.#binding.loop(this));
+  }
+
+  /** @internal The wait ended, however: drop its waiter. */
+  _unpark(waiter: Future<true>): void {
+    this.#waiters.delete(waiter);
   }
 }
 
 inspectAsString(Event);
 
-function tryWait(event: Event): true | typeof NOT_READY {
-  return event.isSet() ? true : NOT_READY;
-}
-
-function slowWait(event: Event): Coro<true> {
-  return event._waitSlow();
-}
+const WAIT: WaitOps<Event, true> = {
+  fast: (event) => (event.isSet() ? true : NOT_READY),
+  park: (event) => event._park(),
+  leave: (event, waiter) => {
+    event._unpark(waiter);
+  },
+  name: "Event.wait",
+};

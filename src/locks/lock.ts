@@ -2,11 +2,12 @@
  * Lock: mutual exclusion between tasks. Mirrors asyncio.Lock (Lib/asyncio/locks.py, 3.13);
  * `async with lock` becomes `hold()`.
  */
-import { FastPath, NOT_READY, type Coro } from "../coroutines.ts";
+import { NOT_READY, type Coro } from "../coroutines.ts";
+import type { Future } from "../futures.ts";
 import { CancelledError, RuntimeError } from "../exceptions.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 import { LoopBinding } from "../internal/loop-binding.ts";
-import { hold, Waiters } from "./waiters.ts";
+import { hold, THROWN, WaitCoro, Waiters, RESUMED, type WaitOps } from "./waiters.ts";
 
 /**
  * A mutual-exclusion lock, not owned by any task: whoever holds it may release it.
@@ -51,7 +52,7 @@ export class Lock {
    * @throws RuntimeError when the lock is bound to a different event loop.
    */
   acquire(): Coro<true> {
-    return new FastPath(this, undefined, tryAcquire, slowAcquire);
+    return new WaitCoro(this, ACQUIRE);
   }
 
   /** @internal `acquire` without waiting, or NOT_READY. */
@@ -63,23 +64,21 @@ export class Lock {
     return true;
   }
 
-  /** @internal `acquire` when it has to wait. */
-  *_acquireSlow(): Coro<true> {
-    const waiter = this.#waiters.add(this._binding.loop(this));
-    try {
-      try {
-        yield* waiter;
-      } finally {
-        this.#waiters.delete(waiter);
-      }
-    } catch (error) {
+  /** @internal `acquire` has to wait: queue a waiter. */
+  _park(): Future<true> {
+    return this.#waiters.add(this._binding.loop(this));
+  }
+
+  /** @internal The wait for `waiter` ended (`how`: RESUMED, THROWN or CLOSED). */
+  _unpark(waiter: Future<true>, how: number, error: unknown): void {
+    this.#waiters.delete(waiter);
+    if (how === RESUMED) {
+      this.#locked = true;
+    } else if (how === THROWN && error instanceof CancelledError && !this.#locked) {
       // Woken, then cancelled before running: the lock is free and nobody else was woken.
       //   yield* lock.acquire();  // queued; lock.release() wakes us; task.cancel() lands
-      if (error instanceof CancelledError && !this.#locked) this.#wakeUpFirst();
-      throw error;
+      this.#wakeUpFirst();
     }
-    this.#locked = true;
-    return true;
   }
 
   /**
@@ -114,10 +113,11 @@ export class Lock {
 
 inspectAsString(Lock);
 
-function tryAcquire(lock: Lock): true | typeof NOT_READY {
-  return lock._tryAcquire();
-}
-
-function slowAcquire(lock: Lock): Coro<true> {
-  return lock._acquireSlow();
-}
+const ACQUIRE: WaitOps<Lock, true> = {
+  fast: (lock) => lock._tryAcquire(),
+  park: (lock) => lock._park(),
+  leave: (lock, waiter, how, error) => {
+    lock._unpark(waiter, how, error);
+  },
+  name: "Lock.acquire",
+};

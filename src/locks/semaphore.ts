@@ -3,12 +3,13 @@
  * asyncio.BoundedSemaphore (Lib/asyncio/locks.py, 3.13: a successful acquire wakes every
  * waiter that can now proceed). Only integer values (asyncio also takes floats).
  */
-import { FastPath, NOT_READY, type Coro } from "../coroutines.ts";
+import { NOT_READY, type Coro } from "../coroutines.ts";
+import type { Future } from "../futures.ts";
 import { CancelledError } from "../exceptions.ts";
 import { inspectAsString } from "../internal/inspect.ts";
 import { LoopBinding } from "../internal/loop-binding.ts";
 import { validateInteger } from "../internal/validate.ts";
-import { hold, Waiters } from "./waiters.ts";
+import { hold, THROWN, WaitCoro, Waiters, type WaitOps } from "./waiters.ts";
 
 /**
  * A counter of permits: `acquire()` takes one, waiting while none is left; `release()`
@@ -63,7 +64,7 @@ export class Semaphore {
    * @throws RuntimeError when the semaphore is bound to a different event loop.
    */
   acquire(): Coro<true> {
-    return new FastPath(this, undefined, tryAcquire, slowAcquire);
+    return new WaitCoro(this, ACQUIRE);
   }
 
   /** @internal `acquire` without waiting, or NOT_READY. */
@@ -73,26 +74,20 @@ export class Semaphore {
     return true;
   }
 
-  /** @internal `acquire` when it has to wait. */
-  *_acquireSlow(): Coro<true> {
-    const waiter = this.#waiters.add(this.#binding.loop(this));
-    try {
-      try {
-        yield* waiter;
-      } finally {
-        this.#waiters.delete(waiter);
-      }
-    } catch (error) {
-      // Given a permit by #wakeUpNext(), then cancelled before running: give it back.
-      if (error instanceof CancelledError && waiter.done() && !waiter.cancelled()) {
-        this.#value++;
-      }
-      throw error;
-    } finally {
-      // Waiters that queued behind us (FIFO) may proceed now: wake as many as allowed.
-      while (this.#value > 0 && this.#wakeUpNext());
+  /** @internal `acquire` has to wait: queue a waiter. */
+  _park(): Future<true> {
+    return this.#waiters.add(this.#binding.loop(this));
+  }
+
+  /** @internal The wait for `waiter` ended (`how`: RESUMED, THROWN or CLOSED). */
+  _unpark(waiter: Future<true>, how: number, error: unknown): void {
+    this.#waiters.delete(waiter);
+    // Given a permit by #wakeUpNext(), then cancelled before running: give it back.
+    if (how === THROWN && error instanceof CancelledError && waiter.done() && !waiter.cancelled()) {
+      this.#value++;
     }
-    return true;
+    // Waiters that queued behind us (FIFO) may proceed now: wake as many as allowed.
+    while (this.#value > 0 && this.#wakeUpNext());
   }
 
   /** Give a permit back, and hand it to the first waiting task, if any. */
@@ -158,10 +153,11 @@ export class BoundedSemaphore extends Semaphore {
 
 inspectAsString(Semaphore);
 
-function tryAcquire(semaphore: Semaphore): true | typeof NOT_READY {
-  return semaphore._tryAcquire();
-}
-
-function slowAcquire(semaphore: Semaphore): Coro<true> {
-  return semaphore._acquireSlow();
-}
+const ACQUIRE: WaitOps<Semaphore, true> = {
+  fast: (semaphore) => semaphore._tryAcquire(),
+  park: (semaphore) => semaphore._park(),
+  leave: (semaphore, waiter, how, error) => {
+    semaphore._unpark(waiter, how, error);
+  },
+  name: "Semaphore.acquire",
+};

@@ -2,7 +2,16 @@
  * The fair FIFO waiter queue shared by Lock, Event, Condition, Semaphore and the queues
  * (Trio's ParkingLot idea over asyncio's deques of Futures), and the plumbing of `hold()`.
  */
-import { FastPath, isCoroutine, NOT_READY, type Coro } from "../coroutines.ts";
+import {
+  CoroutineObject,
+  FastPath,
+  isCoroutine,
+  NOT_READY,
+  type Coro,
+  type Yielded,
+} from "../coroutines.ts";
+import { RuntimeError } from "../exceptions.ts";
+import { describeWait, recordSuspension, tracking } from "../internal/call-stacks.ts";
 import { Future } from "../futures.ts";
 import { describe, validateFunction } from "../internal/validate.ts";
 import type { BaseEventLoop } from "../loop/base-event-loop.ts";
@@ -126,6 +135,113 @@ export class Waiters<T> {
       this.delete(node);
       if (!node.done()) node.setResult(value);
     }
+  }
+}
+
+/** How a wait ended, for `WaitOps.leave`. */
+export const RESUMED = 0;
+export const THROWN = 1;
+export const CLOSED = 2;
+
+/**
+ * @internal What a primitive's wait (Event.wait, Lock.acquire, Semaphore.acquire) does
+ * around its waiter, for WaitCoro: module-level functions of the primitive.
+ */
+export interface WaitOps<O, T> {
+  /** The wait's result without waiting, or NOT_READY. */
+  fast(owner: O): T | typeof NOT_READY;
+  /** Queue a waiter and return its Future. */
+  park(owner: O): Future<T>;
+  /**
+   * The task resumed from the wait (RESUMED: the waiter has its result), or an error was
+   * thrown in (THROWN, with `error`), or the coroutine was closed (CLOSED): take the
+   * waiter out and do what the primitive must (the `finally` and `catch` of its wait).
+   */
+  leave(owner: O, waiter: Future<T>, how: number, error: unknown): void;
+  /** What the inspector says the task waits in: `Lock.acquire`. */
+  readonly name: string;
+}
+
+const START = 0;
+const WAITING = 1;
+const DONE = 2;
+
+/**
+ * @internal A primitive's wait as one hand-written coroutine: `fast`, else wait on a queued
+ * waiter, then `leave`. The same protocol as the generator it replaces, in one small object
+ * (a generator, its register file, a FastPath and a FutureIterator per waiting task, else),
+ * which is also its own IteratorResult.
+ */
+export class WaitCoro<O, T> extends CoroutineObject<T> {
+  /** @internal IteratorResult.done */
+  done = false;
+  /** @internal IteratorResult.value: the waiter Future while waiting, then the result. */
+  value: unknown = undefined;
+  readonly #owner: O;
+  readonly #ops: WaitOps<O, T>;
+  #state = START;
+
+  constructor(owner: O, ops: WaitOps<O, T>) {
+    super();
+    this.#owner = owner;
+    this.#ops = ops;
+  }
+
+  next(): IteratorResult<Yielded, T> {
+    const ops = this.#ops;
+    if (this.#state === START) {
+      this.#state = DONE;
+      const value = ops.fast(this.#owner);
+      if (value !== NOT_READY) return this.#finish(value);
+      const waiter = ops.park(this.#owner);
+      this.#state = WAITING;
+      waiter._blocking = true;
+      if (tracking) {
+        recordSuspension();
+        describeWait(waiter, ops.name);
+      }
+      this.value = waiter;
+      return this as IteratorResult<Yielded, T>;
+    }
+    if (this.#state === WAITING) {
+      const waiter = this.value as Future<T>;
+      if (!waiter.done()) throw new RuntimeError("await wasn't used with future");
+      this.#state = DONE;
+      let result: T;
+      try {
+        result = waiter.result();
+      } catch (error) {
+        ops.leave(this.#owner, waiter, THROWN, error);
+        throw error;
+      }
+      ops.leave(this.#owner, waiter, RESUMED, undefined);
+      return this.#finish(result);
+    }
+    return { done: true, value: undefined as T };
+  }
+
+  throw(error: unknown): IteratorResult<Yielded, T> {
+    if (this.#state === WAITING) {
+      this.#state = DONE;
+      this.#ops.leave(this.#owner, this.value as Future<T>, THROWN, error);
+    }
+    this.#state = DONE;
+    throw error;
+  }
+
+  return(value: T): IteratorResult<Yielded, T> {
+    if (this.#state === WAITING) {
+      this.#state = DONE;
+      this.#ops.leave(this.#owner, this.value as Future<T>, CLOSED, undefined);
+    }
+    this.#state = DONE;
+    return { done: true, value };
+  }
+
+  #finish(value: T): IteratorResult<Yielded, T> {
+    this.done = true;
+    this.value = value;
+    return this as IteratorResult<Yielded, T>;
   }
 }
 

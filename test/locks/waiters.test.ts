@@ -1,7 +1,16 @@
 // Tests for src/locks/waiters.ts: the FIFO waiter queue and the hold() plumbing.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { CancelledError, createTask, getRunningLoop, sleep, type Coro } from "../../src/index.ts";
+import {
+  CancelledError,
+  Event,
+  Lock,
+  Semaphore,
+  createTask,
+  getRunningLoop,
+  sleep,
+  type Coro,
+} from "../../src/index.ts";
 import { Waiters, hold, type Holdable } from "../../src/locks/waiters.ts";
 import { runVirtual } from "../../src/testing.ts";
 
@@ -200,4 +209,123 @@ describe("hold", () => {
       }
       assert.deepEqual(log, []);
     }));
+});
+
+// Event.wait, Lock.acquire and Semaphore.acquire are hand-written coroutines (WaitCoro):
+// these check the generator protocol they replace, where a driver other than a Task can
+// tell the difference.
+describe("a primitive's wait coroutine", () => {
+  const cases: {
+    name: string;
+    /** A primitive whose wait blocks, and how to make it ready again. */
+    blocked: () => { primitive: { toString(): string }; wait: () => Coro<true>; free: () => void };
+    /** A primitive whose wait completes at once, and what tells that it did. */
+    ready: () => { wait: () => Coro<true>; taken: () => boolean };
+  }[] = [
+    {
+      name: "Event.wait",
+      blocked: () => {
+        const event = new Event();
+        return {
+          primitive: event,
+          wait: () => event.wait(),
+          free: () => {
+            event.set();
+          },
+        };
+      },
+      ready: () => {
+        const event = new Event();
+        event.set();
+        return { wait: () => event.wait(), taken: () => false };
+      },
+    },
+    {
+      name: "Lock.acquire",
+      blocked: () => {
+        const lock = new Lock();
+        lock.acquire().next();
+        return {
+          primitive: lock,
+          wait: () => lock.acquire(),
+          free: () => {
+            lock.release();
+          },
+        };
+      },
+      ready: () => {
+        const lock = new Lock();
+        return { wait: () => lock.acquire(), taken: () => lock.locked() };
+      },
+    },
+    {
+      name: "Semaphore.acquire",
+      blocked: () => {
+        const semaphore = new Semaphore(0);
+        return {
+          primitive: semaphore,
+          wait: () => semaphore.acquire(),
+          free: () => {
+            semaphore.release();
+          },
+        };
+      },
+      ready: () => {
+        const semaphore = new Semaphore(1);
+        return { wait: () => semaphore.acquire(), taken: () => semaphore.locked() };
+      },
+    },
+  ];
+
+  for (const { name, blocked, ready } of cases) {
+    it(`${name}: does nothing until stepped, and returns at once when it need not wait`, () =>
+      runVirtual(function* () {
+        const { wait, taken } = ready();
+        const thrown = new RangeError("before start");
+        assert.throws(
+          () => wait().throw(thrown),
+          (error) => error === thrown,
+        );
+        assert.deepEqual({ ...wait().return(true) }, { done: true, value: true });
+        assert.equal(taken(), false);
+        const step = wait().next();
+        assert.deepEqual({ done: step.done, value: step.value }, { done: true, value: true });
+        yield* sleep(0);
+      }));
+
+    it(`${name}: closing a blocked wait takes its waiter out and takes nothing`, () =>
+      runVirtual(function* () {
+        const { primitive, wait, free } = blocked();
+        const coro = wait();
+        const first = coro.next();
+        assert.equal(first.done, false);
+        assert.match(String(primitive), /waiters:1\]>$/);
+        assert.throws(() => coro.next(), { message: "await wasn't used with future" });
+        assert.deepEqual({ ...coro.return(true) }, { done: true, value: true });
+        assert.doesNotMatch(String(primitive), /waiters/);
+        // The permit or the flag goes to the next waiter, not to the closed one.
+        const next = createTask(wait());
+        yield* sleep(0);
+        free();
+        assert.equal(yield* next, true);
+      }));
+
+    it(`${name}: an error thrown into a blocked wait takes its waiter out and propagates`, () =>
+      runVirtual(function* () {
+        const { primitive, wait, free } = blocked();
+        const coro = wait();
+        coro.next();
+        const thrown = new RangeError("into the wait");
+        assert.throws(
+          () => coro.throw(thrown),
+          (error) => error === thrown,
+        );
+        assert.doesNotMatch(String(primitive), /waiters/);
+        assert.deepEqual({ ...coro.next() }, { done: true, value: undefined });
+        const next = createTask(wait());
+        yield* sleep(0);
+        free();
+        assert.equal(yield* next, true);
+      }));
+  }
 });
