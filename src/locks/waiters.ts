@@ -2,14 +2,7 @@
  * The fair FIFO waiter queue shared by Lock, Event, Condition, Semaphore and the queues
  * (Trio's ParkingLot idea over asyncio's deques of Futures), and the plumbing of `hold()`.
  */
-import {
-  CoroutineObject,
-  FastPath,
-  isCoroutine,
-  NOT_READY,
-  type Coro,
-  type Yielded,
-} from "../coroutines.ts";
+import { CoroutineObject, isCoroutine, NOT_READY, type Coro, type Yielded } from "../coroutines.ts";
 import { RuntimeError } from "../exceptions.ts";
 import { describeWait, recordSuspension, tracking } from "../internal/call-stacks.ts";
 import { Future } from "../futures.ts";
@@ -260,18 +253,8 @@ export interface Holdable {
  * acquire releases nothing.
  */
 export function hold<R>(target: Holdable, body: (() => Coro<R>) | undefined): Coro<Disposable | R> {
-  if (body === undefined) return new FastPath(target, undefined, tryHold, slowHold);
+  if (body === undefined) return new Hold(target);
   return holdWith(target, body);
-}
-
-function tryHold(target: Holdable): Disposable | typeof NOT_READY {
-  if (target._tryAcquire === undefined || target._tryAcquire() === NOT_READY) return NOT_READY;
-  return new Releaser(target);
-}
-
-function* slowHold(target: Holdable): Coro<Disposable> {
-  yield* target.acquire();
-  return new Releaser(target);
 }
 
 function* holdWith<R>(target: Holdable, body: () => Coro<R>): Coro<R> {
@@ -288,19 +271,91 @@ function* holdWith<R>(target: Holdable, body: () => Coro<R>): Coro<R> {
   }
 }
 
-/** What `hold()` returns: releases its target once, however often it is disposed. */
-class Releaser implements Disposable {
+/**
+ * `hold()` with no body, by hand: acquire (at once if `_tryAcquire` can, else through
+ * `acquire()`, delegated to as `yield*` would), and return itself as the `Disposable` that
+ * releases once, however often it is disposed. One object per hold: the coroutine, its
+ * IteratorResult and the releaser.
+ */
+class Hold extends CoroutineObject<Disposable> implements Disposable {
+  /** @internal IteratorResult.done */
+  done = false;
+  /** @internal IteratorResult.value: itself once held. */
+  value: unknown = undefined;
   #target: Holdable | null;
+  #acquire: Coro<true> | null = null;
+  #state = START;
 
   constructor(target: Holdable) {
+    super();
     this.#target = target;
   }
 
-  [Symbol.dispose](): void {
-    // A second dispose must not release a hold that someone else took since.
+  next(): IteratorResult<Yielded, Disposable> {
+    const target = this.#target;
+    if (this.#state === START && target !== null) {
+      this.#state = DONE;
+      if (target._tryAcquire !== undefined && target._tryAcquire() !== NOT_READY) {
+        return this.#held();
+      }
+      const acquire = target.acquire();
+      this.#acquire = acquire;
+      this.#state = WAITING;
+      return this.#step(acquire, undefined, false);
+    }
+    if (this.#state === WAITING) return this.#step(this.#acquire as Coro<true>, undefined, false);
+    return { done: true, value: undefined as unknown as Disposable };
+  }
+
+  throw(error: unknown): IteratorResult<Yielded, Disposable> {
+    if (this.#state === WAITING) return this.#step(this.#acquire as Coro<true>, error, true);
+    this.#state = DONE;
+    throw error;
+  }
+
+  return(value: Disposable): IteratorResult<Yielded, Disposable> {
+    if (this.#state === WAITING) {
+      const step = (this.#acquire as Coro<true>).return(true);
+      if (step.done !== true) return step;
+      this.#acquire = null;
+    }
+    this.#state = DONE;
+    return { done: true, value };
+  }
+
+  /** Release the target if this hold took it; only the first call does anything. */
+  override [Symbol.dispose](): void {
     const target = this.#target;
     if (target === null) return;
     this.#target = null;
-    target.release();
+    if (this.done) target.release();
+    else this.return(this);
+  }
+
+  /** Step the delegated acquire: pass a suspension through, or hold once it acquired. */
+  #step(
+    acquire: Coro<true>,
+    error: unknown,
+    throwIn: boolean,
+  ): IteratorResult<Yielded, Disposable> {
+    let step: IteratorResult<Yielded, true>;
+    try {
+      step = throwIn ? acquire.throw(error) : acquire.next();
+    } catch (thrown) {
+      // The acquire failed (cancelled): the hold is closed, as a generator would be.
+      this.#acquire = null;
+      this.#state = DONE;
+      throw thrown;
+    }
+    if (step.done !== true) return step;
+    this.#acquire = null;
+    this.#state = DONE;
+    return this.#held();
+  }
+
+  #held(): IteratorResult<Yielded, Disposable> {
+    this.done = true;
+    this.value = this;
+    return this as IteratorResult<Yielded, Disposable>;
   }
 }

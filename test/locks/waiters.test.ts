@@ -329,3 +329,39 @@ describe("a primitive's wait coroutine", () => {
       }));
   }
 });
+
+describe("hold() without a body", () => {
+  it("acquires nothing if disposed before it is stepped, and leaves the queue if disposed while waiting", () =>
+    runVirtual(function* () {
+      const lock = new Lock();
+      const unstarted = lock.hold();
+      unstarted[Symbol.dispose]();
+      assert.equal(lock.locked(), false);
+      assert.deepEqual({ ...unstarted.next() }, { done: true, value: undefined });
+
+      const held = yield* lock.hold();
+      const waiting = lock.hold();
+      assert.equal(waiting.next().done, false);
+      assert.equal(String(lock), "<Lock [locked, waiters:1]>");
+      waiting[Symbol.dispose]();
+      assert.equal(String(lock), "<Lock [locked]>");
+      held[Symbol.dispose]();
+      assert.equal(lock.locked(), false);
+    }));
+
+  it("returns itself as the Disposable once it holds, through the slow path too", () =>
+    runVirtual(function* () {
+      const semaphore = new Semaphore(0);
+      const task = createTask(
+        (function* (): Coro<boolean> {
+          const hold = semaphore.hold();
+          const held = yield* hold;
+          return held === (hold as unknown);
+        })(),
+      );
+      yield* sleep(0);
+      semaphore.release();
+      assert.equal(yield* task, true);
+      assert.equal(semaphore.locked(), true);
+    }));
+});
