@@ -296,6 +296,8 @@ async function benchVariant(variant: string, options: TreeOptions): Promise<numb
  * 1 + 6 + ... + 6^L nodes, and py_async_tree.py takes `--levels L`, not `-n N`.
  */
 interface TreeWorkload extends Workload {
+  /** See run.ts's RunnableWorkload. */
+  floorSeconds(variant: string): number | undefined;
   /** The node count run when `n` is asked for: the biggest tree with at most `n` nodes. */
   count(n: number): number;
   readonly reference: Reference & {
@@ -313,6 +315,9 @@ export const asyncTree: TreeWorkload = {
   defaultN: nodeCount(LEVELS, BRANCHES),
   variants: VARIANTS,
   count: (n) => nodeCount(levelsFor(n), BRANCHES),
+  // Every leaf of the io and memoization trees sleeps IO_SLEEP (at once, concurrently),
+  // or is memoized: no tree can finish sooner, on any loop.
+  floorSeconds: (variant) => (/^(io|memoization)(_tg)?$/.test(variant) ? IO_SLEEP : undefined),
   async measure(variant, n) {
     const levels = levelsFor(n);
     if (nodeCount(levels, BRANCHES) !== n) {
