@@ -197,6 +197,14 @@ function adopt(): Context {
 
 current = new Context();
 
+/**
+ * @internal The Context of the library's own done-callbacks that read no context
+ * variables and run no user code (gather's and TaskGroup's bookkeeping): one for all,
+ * instead of a copy per gather or group. An error such a callback reports goes to the
+ * handler in the Context of the task concerned.
+ */
+export const LIBRARY_CONTEXT: Context = new Context();
+
 /** A copy of the current Context (Python's `contextvars.copy_context()`); O(1). */
 export function copyContext(): Context {
   return current.copy();

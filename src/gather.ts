@@ -2,7 +2,7 @@
  * gather(): run awaitables concurrently and collect their results in order, as asyncio's
  * `tasks.gather`.
  */
-import { Context } from "./contextvars.ts";
+import { LIBRARY_CONTEXT } from "./contextvars.ts";
 import type { Awaitable } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError } from "./exceptions.ts";
@@ -159,7 +159,7 @@ export class GatheringFuture extends Future<unknown[]> implements WakeupTarget {
   /** @internal A child is done: its done-callback runs on the next iteration, as asyncio's. */
   _wakeupFrom(child: unknown): void {
     this.getLoop()._schedule(
-      new DoneCallbackRun(onChildDone, child as Future<unknown>, GATHER_CONTEXT, this),
+      new DoneCallbackRun(onChildDone, child as Future<unknown>, LIBRARY_CONTEXT, this),
     );
   }
 
@@ -197,12 +197,6 @@ export class GatheringFuture extends Future<unknown[]> implements WakeupTarget {
     }
   }
 }
-
-/**
- * The Context of every gather's done-callbacks: they read no context variables and run
- * no user code (they complete the gather, whose own callbacks are scheduled apart).
- */
-const GATHER_CONTEXT = new Context();
 
 function onChildDone(this: GatheringFuture, child: Future<unknown>): void {
   this._onChildDone(child);

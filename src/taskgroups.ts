@@ -7,7 +7,7 @@
  * the failures surface together as one ExceptionGroup. The parent task's own cancellation
  * is told apart from the group's by the task's `cancelling()` count, as asyncio 3.13 does.
  */
-import { copyContext, type Context } from "./contextvars.ts";
+import { LIBRARY_CONTEXT } from "./contextvars.ts";
 import { CoroutineObject, type Coro, type Yielded } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError, ExceptionGroup, RuntimeError } from "./exceptions.ts";
@@ -49,8 +49,6 @@ export class TaskGroup implements WakeupTarget {
   /** The children's errors, once there is one. */
   #errors: unknown[] | null = null;
   #onCompleted: Future<boolean> | null = null;
-  /** The Context of the group's done-callbacks, which read no context variables. */
-  readonly #context: Context = copyContext();
 
   toString(): string {
     let info = "";
@@ -248,7 +246,7 @@ export class TaskGroup implements WakeupTarget {
    */
   _wakeupFrom(task: unknown): void {
     (this.#loop as BaseEventLoop)._schedule(
-      new DoneCallbackRun(onTaskDone, task as Task<unknown>, this.#context, this),
+      new DoneCallbackRun(onTaskDone, task as Task<unknown>, LIBRARY_CONTEXT, this),
     );
   }
 
