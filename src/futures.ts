@@ -440,18 +440,10 @@ export class Future<T> implements PromiseLike<T> {
 /**
  * One `yield* future`, as asyncio's `Future.__await__`: yields the Future once if it is
  * pending, then returns its result.
- *
- * The iterator is its own IteratorResult: `next()` returns `this` with `done` and `value`
- * set, so an await allocates one object, not three. (`yield*` hands the inner result to
- * the Task as is, and a suspended coroutine keeps it alive: one object fewer per waiting
- * Task.) Readers use the result at once, before the next `next()` changes it.
  */
 export class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
-  /** @internal Whether the await finished; read as `IteratorResult.done`. */
-  done = false;
-  /** @internal The pending Future once yielded, then the result; `IteratorResult.value`. */
-  value: unknown = undefined;
   readonly #future: Future<T>;
+  #yielded = false;
 
   /** @internal */
   constructor(future: Future<T>) {
@@ -464,17 +456,14 @@ export class FutureIterator<T> implements Iterator<Future<T>, T, unknown> {
 
   next(): IteratorResult<Future<T>, T> {
     const future = this.#future;
-    if (this.done) return { done: true, value: this.value as T };
-    if (!future.done()) {
-      if (this.value === future) throw new RuntimeError("await wasn't used with future");
-      this.value = future;
+    if (!this.#yielded && !future.done()) {
+      this.#yielded = true;
       future._blocking = true;
       if (tracking) recordSuspension();
-      return this as IteratorResult<Future<T>, T>;
+      return { done: false, value: future };
     }
-    this.value = future.result();
-    this.done = true;
-    return this as IteratorResult<Future<T>, T>;
+    if (!future.done()) throw new RuntimeError("await wasn't used with future");
+    return { done: true, value: future.result() };
   }
 
   throw(error: unknown): IteratorResult<Future<T>, T> {

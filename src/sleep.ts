@@ -5,7 +5,6 @@ import { CoroutineObject, type Coro, type Yielded } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { RuntimeError } from "./exceptions.ts";
 import { Future } from "./futures.ts";
-import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import type { TimerEntry } from "./loop/handles.ts";
 import { describe } from "./internal/validate.ts";
 import { describeWait, recordSuspension, tracking } from "./internal/call-stacks.ts";
@@ -34,7 +33,8 @@ class SleepFor<T> extends CoroutineObject<T> {
   #state: "created" | "suspended" | "closed" = "created";
   readonly #delay: unknown;
   readonly #result: T;
-  #future: SleepFuture<T> | null = null;
+  #future: Future<T> | null = null;
+  #timer: SleepTimer<T> | null = null;
 
   constructor(delay: unknown, result: T) {
     super();
@@ -51,9 +51,11 @@ class SleepFor<T> extends CoroutineObject<T> {
       }
       if (Number.isNaN(delay)) throw new TypeError("Invalid delay: NaN (not a number)");
       const loop = getRunningLoop();
-      const future = new SleepFuture(loop, loop.time() + delay, this.#result);
-      loop._addTimer(future);
+      const future = new Future<T>({ loop });
+      const timer = new SleepTimer(loop.time() + delay, future, this.#result);
+      loop._addTimer(timer);
       this.#future = future;
+      this.#timer = timer;
       this.#state = "suspended";
       future._blocking = true;
       if (tracking) {
@@ -63,7 +65,7 @@ class SleepFor<T> extends CoroutineObject<T> {
       return { done: false, value: future };
     }
     if (this.#state === "suspended") {
-      const future = this.#future as SleepFuture<T>;
+      const future = this.#future as Future<T>;
       SleepFor.#finish(this);
       if (!future.done()) throw new RuntimeError("await wasn't used with future");
       return { done: true, value: future.result() };
@@ -84,57 +86,65 @@ class SleepFor<T> extends CoroutineObject<T> {
   // Static: a private instance method would add a field (V8's class brand) to every sleep.
   static #finish(sleep: SleepFor<unknown>): void {
     sleep.#state = "closed";
-    sleep.#future?._disarm();
+    sleep.#timer?._disarm();
+    sleep.#timer = null;
     sleep.#future = null;
   }
 }
 
 /**
- * The Future a sleep waits on, which is also its own timer in the loop's heap (one object
- * where a Future and a TimerHandle would be two): when due, it sets `result` unless it is
- * done; cancelling it takes the timer out too.
+ * A sleep's timer: when due, it sets the sleep's Future's result unless the Future is
+ * done. Only what the loop's timer heap needs, not a TimerHandle (whose callback, argument
+ * list and Context a sleep has no use for). The Future stays a plain Future on purpose:
+ * every Future subclass is one more shape at the sites that read Futures, and past four
+ * of them those reads get slow everywhere.
  */
-class SleepFuture<T> extends Future<T> implements TimerEntry {
+class SleepTimer<T> implements TimerEntry {
   /** @internal */
   readonly _when: number;
   /** @internal Set by the loop when it takes the timer. */
   _seq = 0;
   /** @internal */
   _scheduled = false;
-  /** @internal The timer will not fire: the Future was cancelled, or the sleep closed. */
+  /** @internal The timer will not fire: the sleep ended first. */
   _cancelled = false;
+  #future: Future<T> | null;
   readonly #result: T;
 
-  constructor(loop: BaseEventLoop, when: number, result: T) {
-    super({ loop });
+  constructor(when: number, future: Future<T>, result: T) {
     this._when = when;
+    this.#future = future;
     this.#result = result;
   }
 
-  override cancel(msg?: string): boolean {
-    if (!super.cancel(msg)) return false;
-    this._disarm();
-    return true;
+  toString(): string {
+    return `<TimerHandle${this._cancelled ? " cancelled" : ""} when=${this._when} sleep()>`;
   }
 
   /** @internal Keep the timer from firing (the heap drops it later). */
   _disarm(): void {
     if (this._cancelled) return;
     this._cancelled = true;
-    this.getLoop()._timerHandleCancelled(this);
+    const future = this.#future as Future<T>;
+    this.#future = null;
+    future.getLoop()._timerHandleCancelled(this);
   }
 
   /** @internal The timer is due. */
   _run(): void {
-    if (!this.done()) this.setResult(this.#result);
+    const future = this.#future;
+    if (future !== null && !future.done()) future.setResult(this.#result);
   }
 }
 
 /**
  * The result of every bare yield, shared: `yield*` hands it to the Task unchanged and the
  * suspended coroutine keeps it, so a fresh one would cost each sleeping Task an object.
+ * Not frozen: a frozen object has a map of its own, and the Task's reads of `done` and
+ * `value` stay fast only while every result it sees is a generator's or this literal
+ * shape. Nothing writes to it.
  */
-const BARE_YIELD: IteratorResult<Yielded, never> = Object.freeze({ done: false, value: undefined });
+const BARE_YIELD: IteratorResult<Yielded, never> = { done: false, value: undefined };
 
 /** One bare yield, then `result`: a generator's behaviour, without the generator. */
 class BareYield<T> extends CoroutineObject<T> {

@@ -305,13 +305,11 @@ const CLOSED = 3;
 /**
  * `exit(failed, error)` as a coroutine written by hand (a generator would cost every
  * group two objects and a register file): wait until no child is pending, then end as
- * the group must. Like FutureIterator, it is its own IteratorResult.
+ * the group must.
  */
 class GroupExit<T> extends CoroutineObject<T> {
-  /** @internal IteratorResult.done */
-  done = false;
-  /** @internal IteratorResult.value: the Future waited on, or the final value. */
-  value: unknown = undefined;
+  /** @internal The Future waited on, while WAITING. */
+  _waiter: Future<boolean> | null = null;
   /** @internal */
   readonly _group: TaskGroup;
   /** @internal CREATED, BODY (GroupRun only), WAITING or CLOSED. */
@@ -336,7 +334,7 @@ class GroupExit<T> extends CoroutineObject<T> {
       return this._wait();
     }
     if (this._state === WAITING) {
-      if (!(this.value as Future<boolean>).done()) {
+      if (!(this._waiter as Future<boolean>).done()) {
         throw new RuntimeError("await wasn't used with future");
       }
       return this._wait();
@@ -365,9 +363,10 @@ class GroupExit<T> extends CoroutineObject<T> {
       this._state = WAITING;
       waiter._blocking = true;
       if (tracking) recordSuspension();
-      this.value = waiter;
-      return this as IteratorResult<Yielded, T>;
+      this._waiter = waiter;
+      return { done: false, value: waiter };
     }
+    this._waiter = null;
     this._state = CLOSED;
     this._group._exitEnd(this._failed, this._error, this._propagate);
     return this._finish();
@@ -375,9 +374,7 @@ class GroupExit<T> extends CoroutineObject<T> {
 
   /** @internal Exit ended without throwing. */
   _finish(): IteratorResult<Yielded, T> {
-    this.done = true;
-    this.value = undefined;
-    return this as IteratorResult<Yielded, T>;
+    return { done: true, value: undefined as T };
   }
 }
 
@@ -481,10 +478,9 @@ class GroupRun<T> extends GroupExit<T> {
 
   override _finish(): IteratorResult<Yielded, T> {
     if (this._failed) throw this._error;
-    this.done = true;
-    this.value = this.#result;
+    const result = this.#result as T;
     this.#result = undefined;
-    return this as IteratorResult<Yielded, T>;
+    return { done: true, value: result };
   }
 }
 

@@ -162,16 +162,14 @@ const DONE = 2;
 /**
  * @internal A primitive's wait as one hand-written coroutine: `fast`, else wait on a queued
  * waiter, then `leave`. The same protocol as the generator it replaces, in one small object
- * (a generator, its register file, a FastPath and a FutureIterator per waiting task, else),
- * which is also its own IteratorResult.
+ * (a generator, its register file, a FastPath and a FutureIterator per waiting task, else).
+ * Its results are plain `{ done, value }` literals, the one shape besides a generator's that
+ * the Task's reads of them see everywhere, so those reads stay fast.
  */
 export class WaitCoro<O, T> extends CoroutineObject<T> {
-  /** @internal IteratorResult.done */
-  done = false;
-  /** @internal IteratorResult.value: the waiter Future while waiting, then the result. */
-  value: unknown = undefined;
   readonly #owner: O;
   readonly #ops: WaitOps<O, T>;
+  #waiter: Future<T> | null = null;
   #state = START;
 
   constructor(owner: O, ops: WaitOps<O, T>) {
@@ -185,7 +183,7 @@ export class WaitCoro<O, T> extends CoroutineObject<T> {
     if (this.#state === START) {
       this.#state = DONE;
       const value = ops.fast(this.#owner);
-      if (value !== NOT_READY) return this.#finish(value);
+      if (value !== NOT_READY) return { done: true, value };
       const waiter = ops.park(this.#owner);
       this.#state = WAITING;
       waiter._blocking = true;
@@ -193,13 +191,14 @@ export class WaitCoro<O, T> extends CoroutineObject<T> {
         recordSuspension();
         describeWait(waiter, ops.name);
       }
-      this.value = waiter;
-      return this as IteratorResult<Yielded, T>;
+      this.#waiter = waiter;
+      return { done: false, value: waiter };
     }
     if (this.#state === WAITING) {
-      const waiter = this.value as Future<T>;
+      const waiter = this.#waiter as Future<T>;
       if (!waiter.done()) throw new RuntimeError("await wasn't used with future");
       this.#state = DONE;
+      this.#waiter = null;
       let result: T;
       try {
         result = waiter.result();
@@ -208,33 +207,26 @@ export class WaitCoro<O, T> extends CoroutineObject<T> {
         throw error;
       }
       ops.leave(this.#owner, waiter, RESUMED, undefined);
-      return this.#finish(result);
+      return { done: true, value: result };
     }
     return { done: true, value: undefined as T };
   }
 
   throw(error: unknown): IteratorResult<Yielded, T> {
-    if (this.#state === WAITING) {
-      this.#state = DONE;
-      this.#ops.leave(this.#owner, this.value as Future<T>, THROWN, error);
-    }
-    this.#state = DONE;
+    this.#leave(THROWN, error);
     throw error;
   }
 
   return(value: T): IteratorResult<Yielded, T> {
-    if (this.#state === WAITING) {
-      this.#state = DONE;
-      this.#ops.leave(this.#owner, this.value as Future<T>, CLOSED, undefined);
-    }
-    this.#state = DONE;
+    this.#leave(CLOSED, undefined);
     return { done: true, value };
   }
 
-  #finish(value: T): IteratorResult<Yielded, T> {
-    this.done = true;
-    this.value = value;
-    return this as IteratorResult<Yielded, T>;
+  #leave(how: number, error: unknown): void {
+    const waiter = this.#waiter;
+    this.#state = DONE;
+    this.#waiter = null;
+    if (waiter !== null) this.#ops.leave(this.#owner, waiter, how, error);
   }
 }
 
@@ -274,17 +266,14 @@ function* holdWith<R>(target: Holdable, body: () => Coro<R>): Coro<R> {
 /**
  * `hold()` with no body, by hand: acquire (at once if `_tryAcquire` can, else through
  * `acquire()`, delegated to as `yield*` would), and return itself as the `Disposable` that
- * releases once, however often it is disposed. One object per hold: the coroutine, its
- * IteratorResult and the releaser.
+ * releases once, however often it is disposed. One object per hold besides its results:
+ * the coroutine and the releaser.
  */
 class Hold extends CoroutineObject<Disposable> implements Disposable {
-  /** @internal IteratorResult.done */
-  done = false;
-  /** @internal IteratorResult.value: itself once held. */
-  value: unknown = undefined;
   #target: Holdable | null;
   #acquire: Coro<true> | null = null;
   #state = START;
+  #held = false;
 
   constructor(target: Holdable) {
     super();
@@ -296,7 +285,8 @@ class Hold extends CoroutineObject<Disposable> implements Disposable {
     if (this.#state === START && target !== null) {
       this.#state = DONE;
       if (target._tryAcquire !== undefined && target._tryAcquire() !== NOT_READY) {
-        return this.#held();
+        this.#held = true;
+        return { done: true, value: this };
       }
       const acquire = target.acquire();
       this.#acquire = acquire;
@@ -328,7 +318,7 @@ class Hold extends CoroutineObject<Disposable> implements Disposable {
     const target = this.#target;
     if (target === null) return;
     this.#target = null;
-    if (this.done) target.release();
+    if (this.#held) target.release();
     else this.return(this);
   }
 
@@ -350,12 +340,7 @@ class Hold extends CoroutineObject<Disposable> implements Disposable {
     if (step.done !== true) return step;
     this.#acquire = null;
     this.#state = DONE;
-    return this.#held();
-  }
-
-  #held(): IteratorResult<Yielded, Disposable> {
-    this.done = true;
-    this.value = this;
-    return this as IteratorResult<Yielded, Disposable>;
+    this.#held = true;
+    return { done: true, value: this };
   }
 }
