@@ -217,14 +217,9 @@ export function awaitersOf(loop: BaseEventLoop): Map<Future<unknown>, Future<unk
       composites.push(inner);
     }
   }
-  for (const group of liveTaskGroups) {
+  for (const group of liveTaskGroups(loop)) {
     const parent = group._parentTask;
-    if (parent === null || parent.done()) {
-      // Left without exiting (its coroutine was dropped): forget it.
-      liveTaskGroups.delete(group);
-      continue;
-    }
-    if (parent.getLoop() !== loop) continue;
+    if (parent === null || parent.done()) continue;
     for (const child of group._pendingChildren()) add(child, parent);
   }
   return awaiters;

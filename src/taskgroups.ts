@@ -19,10 +19,20 @@ import { DoneCallbackRun, type WakeupTarget } from "./loop/handles.ts";
 import { currentTask, type Task, type TaskOptions } from "./tasks.ts";
 
 /**
- * @internal The groups entered and not yet exited, for the call graph (their parent task
- * awaits their children): one add and one delete per group.
+ * @internal The groups of `loop` that have a pending child, for the call graph and the
+ * inspector (their parent task awaits those children): found through the children, each
+ * of which has its group among its done-callbacks, so entering and leaving a group costs
+ * no bookkeeping.
  */
-export const liveTaskGroups: Set<TaskGroup> = new Set();
+export function liveTaskGroups(loop: BaseEventLoop): Set<TaskGroup> {
+  const groups = new Set<TaskGroup>();
+  for (const task of loop._tasks) {
+    for (const callback of task._callbackList()) {
+      if (callback instanceof TaskGroup && callback._parentTask !== null) groups.add(callback);
+    }
+  }
+  return groups;
+}
 
 // A TaskGroup's flags, in one field.
 const ENTERED = 1;
@@ -113,7 +123,6 @@ export class TaskGroup implements WakeupTarget {
       throw new RuntimeError(`TaskGroup ${this.toString()} cannot determine the parent task`);
     }
     this.#flags |= ENTERED;
-    liveTaskGroups.add(this);
   }
 
   /** @internal The task that entered the group, until it exits. */
@@ -205,7 +214,6 @@ export class TaskGroup implements WakeupTarget {
     const errors = this.#errors ?? [];
     this.#errors = null;
     this.#parent = null;
-    liveTaskGroups.delete(this);
     // Other errors have priority over a CancelledError.
     if (propagate !== null && errors.length === 0) throw propagate;
     if (failed && !(error instanceof CancelledError)) errors.push(error);
@@ -229,7 +237,6 @@ export class TaskGroup implements WakeupTarget {
     if ((this.#flags & PARENT_CANCEL_REQUESTED) !== 0) return false;
     this.#flags |= EXITING;
     this.#parent = null;
-    liveTaskGroups.delete(this);
     return true;
   }
 

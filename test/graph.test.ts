@@ -198,7 +198,7 @@ describe("captureCallGraph", () => {
         { name: "top" },
       );
       yield* sleep(2);
-      assert.equal(liveTaskGroups.size, 0);
+      assert.equal(liveTaskGroups(getRunningLoop()).size, 0);
     });
     assert.deepEqual(seen, [["leaf <- Future <- middle <- top"]]);
   });

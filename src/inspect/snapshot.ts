@@ -50,9 +50,9 @@ export function takeSnapshot(loops: Iterable<BaseEventLoop>): Snapshot {
     const awaiters = awaitersOf(loop);
     const groupOf = new Map<Task<unknown>, Task<unknown>>();
     const exitWaiters = new Map<Future<unknown>, number>();
-    for (const group of liveTaskGroups) {
+    for (const group of liveTaskGroups(loop)) {
       const parent = group._parentTask;
-      if (parent === null || parent.getLoop() !== loop) continue;
+      if (parent === null) continue;
       const children = group._pendingChildren();
       for (const child of children) groupOf.set(child, parent);
       const waiter = group._exitWaiter;
