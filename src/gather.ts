@@ -10,7 +10,7 @@ import { Future } from "./futures.ts";
 import { validateOptions } from "./internal/validate.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { DoneCallbackRun, type WakeupTarget } from "./loop/handles.ts";
-import { ensureFuture } from "./tasks.ts";
+import { ensureFuture, Task } from "./tasks.ts";
 
 /** The result type of one awaitable: what `yield*` on it returns. */
 export type AwaitedResult<A> = A extends Awaitable<infer R> ? R : never;
@@ -158,6 +158,7 @@ export class GatheringFuture extends Future<unknown[]> implements WakeupTarget {
 
   /** @internal A child is done: its done-callback runs on the next iteration, as asyncio's. */
   _wakeupFrom(child: unknown): void {
+    if (child instanceof Task && child._notifyLater(this)) return;
     this.getLoop()._schedule(
       new DoneCallbackRun(onChildDone, child as Future<unknown>, LIBRARY_CONTEXT, this),
     );

@@ -16,7 +16,7 @@ import { recordSuspension, tracking } from "./internal/call-stacks.ts";
 import { inspectAsString } from "./internal/inspect.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import { DoneCallbackRun, type WakeupTarget } from "./loop/handles.ts";
-import { currentTask, type Task, type TaskOptions } from "./tasks.ts";
+import { currentTask, Task, type TaskOptions } from "./tasks.ts";
 
 /**
  * @internal The groups of `loop` that have a pending child, for the call graph and the
@@ -252,13 +252,14 @@ export class TaskGroup implements WakeupTarget {
    * `_on_task_done`), as `addDoneCallback` would, without a callback closure per group.
    */
   _wakeupFrom(task: unknown): void {
+    if (task instanceof Task && task._notifyLater(this)) return;
     (this.#loop as BaseEventLoop)._schedule(
       new DoneCallbackRun(onTaskDone, task as Task<unknown>, LIBRARY_CONTEXT, this),
     );
   }
 
   /** @internal asyncio's `_on_task_done`, for one child. */
-  _onTaskDone(task: Task<unknown>): void {
+  _onChildDone(task: Task<unknown>): void {
     this.#pending--;
     if (this.#pending === 0) this.#children = [];
     else if (this.#children.length > 2 * this.#pending + 16) {
@@ -300,7 +301,7 @@ export class TaskGroup implements WakeupTarget {
 
 /** The group's done-callback, as the repr of a child's callbacks shows it. */
 function onTaskDone(this: TaskGroup, task: Task<unknown>): void {
-  this._onTaskDone(task);
+  this._onChildDone(task);
 }
 
 // Exit's phases, and the one GroupRun adds before them.

@@ -26,6 +26,15 @@ import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
 import type { Runnable, WakeupTarget } from "./loop/handles.ts";
 import type { ListNode } from "./internal/task-list.ts";
 
+/**
+ * @internal What a done child Task can notify from its own ready-queue turn: a TaskGroup
+ * or a gather's Future (their done-callback for it).
+ */
+export interface ChildDoneTarget {
+  _onChildDone(child: Task<unknown>): void;
+  toString(): string;
+}
+
 /** Options of `createTask`. */
 export interface TaskOptions {
   /** The Task's name; default `Task-N`. */
@@ -52,6 +61,8 @@ const MODE = 3 * SUBCLASS_BIT;
 const WAKEUP = SUBCLASS_BIT;
 const THROW = 2 * SUBCLASS_BIT;
 const MUST_CANCEL = 4 * SUBCLASS_BIT;
+/** The turn of a done Task: tell the group or gather it belongs to (see `_notifyLater`). */
+const NOTIFY = 3 * SUBCLASS_BIT;
 const CANCEL_SHIFT = Math.log2(8 * SUBCLASS_BIT);
 /** One cancellation request, in `_bits`. */
 const CANCEL_UNIT = 8 * SUBCLASS_BIT;
@@ -70,7 +81,8 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   #context: Context | Mapping;
   /** The given name, or the N of `Task-N` (the string is built when first asked for). */
   #name: string | number;
-  #waiter: Future<unknown> | null = null;
+  /** The Future the Task waits on; once done, maybe the ChildDoneTarget to notify. */
+  #waiter: Future<unknown> | ChildDoneTarget | null = null;
   /** @internal What a THROW turn throws in; set only then. */
   declare _throwValue: unknown;
   /** @internal Links in the loop's list of pending tasks. */
@@ -191,7 +203,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     this._bits += CANCEL_UNIT;
     // Keep #waiter: it may be a Task that swallows the cancellation, and a later cancel()
     // must reach it again.
-    if (this.#waiter?.cancel(msg) === true) return true;
+    if ((this.#waiter as Future<unknown> | null)?.cancel(msg) === true) return true;
     this._bits |= MUST_CANCEL;
     this._cancelMessage = msg;
     return true;
@@ -244,13 +256,29 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     const info = super._reprInfo();
     if (this._bits >= CANCEL_UNIT && !this.done()) info[1] = "cancelling";
     info.splice(2, 0, `name='${this.getName()}'`);
-    if (this.#waiter !== null) info.splice(3, 0, `wait_for=${this.#waiter.toString()}`);
+    if (this.#waiter !== null && !this.done()) {
+      info.splice(3, 0, `wait_for=${this.#waiter.toString()}`);
+    }
     return info;
   }
 
   /** @internal The Future the Task waits on, if any. */
   get _waiter(): Future<unknown> | null {
-    return this.#waiter;
+    return this.done() ? null : (this.#waiter as Future<unknown> | null);
+  }
+
+  /**
+   * @internal This done Task's done-callback for `target` (its TaskGroup or gather): run
+   * `target._onChildDone(this)` on the loop as a callback scheduled now would, with the
+   * Task itself as the ready-queue entry instead of a new one. Returns false if the Task
+   * is not free to (not done, or already carrying one), for the caller to schedule its own.
+   */
+  _notifyLater(target: ChildDoneTarget): boolean {
+    if (this.#waiter !== null || (this._bits & MODE) !== 0 || !this.done()) return false;
+    this.#waiter = target;
+    this._bits |= NOTIFY;
+    this.getLoop()._schedule(this);
+    return true;
   }
 
   /**
@@ -295,6 +323,10 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     this._bits &= ~MODE;
     if (mode === WAKEUP) {
       this._wakeup(this.#waiter as Future<unknown>);
+    } else if (mode === NOTIFY) {
+      const target = this.#waiter as ChildDoneTarget;
+      this.#waiter = null;
+      target._onChildDone(this);
     } else if (mode === THROW) {
       const error = this._throwValue;
       this._throwValue = undefined;

@@ -244,7 +244,8 @@ Object.defineProperty(DoneCallbackRun.prototype, "_cancelled", { value: false, w
 /** `name()` for a callback in a repr or message, as asyncio's `format_helpers`. */
 export function describeCallback(callback: unknown): string {
   if (typeof callback === "object" && callback !== null && "_wakeupFrom" in callback) {
-    return "_onTaskDone" in callback ? "TaskGroup._on_task_done()" : "Task.wakeup()";
+    if (!("_onChildDone" in callback)) return "Task.wakeup()";
+    return "_parentTask" in callback ? "TaskGroup._on_task_done()" : "gather._done_callback()";
   }
   if (typeof callback !== "function") return String(callback);
   const name = callback.name.replace(/^bound /, "");
