@@ -25,16 +25,31 @@ export function sleep<T>(delay: number, result?: T): Coro<T | undefined> {
   return new SleepFor(delay, result);
 }
 
+const CREATED = 0;
+const SUSPENDED = 1;
+const CLOSED = 2;
+
 /**
  * `sleep(delay > 0)`: what `function* () { const f = ...; try { return yield* f } finally {
- * timer.cancel() } }` does, as a small state machine instead of a generator.
+ * timer.cancel() } }` does, as a small state machine instead of a generator. It is also
+ * its own timer in the loop's heap (a TimerEntry): when due, it sets its Future's result
+ * unless the Future is done. The Future stays a plain Future on purpose: every Future
+ * subclass is one more shape at the sites that read Futures, and past four of them those
+ * reads get slow everywhere.
  */
-class SleepFor<T> extends CoroutineObject<T> {
-  #state: "created" | "suspended" | "closed" = "created";
+class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
+  /** @internal When the timer is due, set at the first step. */
+  _when = 0.5;
+  /** @internal Set by the loop when it takes the timer. */
+  _seq = 0;
+  /** @internal */
+  _scheduled = false;
+  /** @internal The timer will not fire: the sleep ended first. */
+  _cancelled = false;
+  #state = CREATED;
   readonly #delay: unknown;
   readonly #result: T;
   #future: Future<T> | null = null;
-  #timer: SleepTimer<T> | null = null;
 
   constructor(delay: unknown, result: T) {
     super();
@@ -43,8 +58,8 @@ class SleepFor<T> extends CoroutineObject<T> {
   }
 
   next(): IteratorResult<Yielded, T> {
-    if (this.#state === "created") {
-      this.#state = "closed";
+    if (this.#state === CREATED) {
+      this.#state = CLOSED;
       const delay = this.#delay;
       if (typeof delay !== "number") {
         throw new TypeError(`delay must be a number, got ${describe(delay)}`);
@@ -52,11 +67,10 @@ class SleepFor<T> extends CoroutineObject<T> {
       if (Number.isNaN(delay)) throw new TypeError("Invalid delay: NaN (not a number)");
       const loop = getRunningLoop();
       const future = new Future<T>({ loop });
-      const timer = new SleepTimer(loop.time() + delay, future, this.#result);
-      loop._addTimer(timer);
+      this._when = loop.time() + delay;
+      loop._addTimer(this);
       this.#future = future;
-      this.#timer = timer;
-      this.#state = "suspended";
+      this.#state = SUSPENDED;
       future._blocking = true;
       if (tracking) {
         recordSuspension();
@@ -64,7 +78,7 @@ class SleepFor<T> extends CoroutineObject<T> {
       }
       return { done: false, value: future };
     }
-    if (this.#state === "suspended") {
+    if (this.#state === SUSPENDED) {
       const future = this.#future as Future<T>;
       SleepFor.#finish(this);
       if (!future.done()) throw new RuntimeError("await wasn't used with future");
@@ -83,57 +97,22 @@ class SleepFor<T> extends CoroutineObject<T> {
     return { done: true, value };
   }
 
-  // Static: a private instance method would add a field (V8's class brand) to every sleep.
-  static #finish(sleep: SleepFor<unknown>): void {
-    sleep.#state = "closed";
-    sleep.#timer?._disarm();
-    sleep.#timer = null;
-    sleep.#future = null;
-  }
-}
-
-/**
- * A sleep's timer: when due, it sets the sleep's Future's result unless the Future is
- * done. Only what the loop's timer heap needs, not a TimerHandle (whose callback, argument
- * list and Context a sleep has no use for). The Future stays a plain Future on purpose:
- * every Future subclass is one more shape at the sites that read Futures, and past four
- * of them those reads get slow everywhere.
- */
-class SleepTimer<T> implements TimerEntry {
-  /** @internal */
-  readonly _when: number;
-  /** @internal Set by the loop when it takes the timer. */
-  _seq = 0;
-  /** @internal */
-  _scheduled = false;
-  /** @internal The timer will not fire: the sleep ended first. */
-  _cancelled = false;
-  #future: Future<T> | null;
-  readonly #result: T;
-
-  constructor(when: number, future: Future<T>, result: T) {
-    this._when = when;
-    this.#future = future;
-    this.#result = result;
-  }
-
-  toString(): string {
-    return `<TimerHandle${this._cancelled ? " cancelled" : ""} when=${this._when} sleep()>`;
-  }
-
-  /** @internal Keep the timer from firing (the heap drops it later). */
-  _disarm(): void {
-    if (this._cancelled) return;
-    this._cancelled = true;
-    const future = this.#future as Future<T>;
-    this.#future = null;
-    future.getLoop()._timerHandleCancelled(this);
-  }
-
   /** @internal The timer is due. */
   _run(): void {
     const future = this.#future;
     if (future !== null && !future.done()) future.setResult(this.#result);
+  }
+
+  // Static: a private instance method would add a field (V8's class brand) to every sleep.
+  static #finish(sleep: SleepFor<unknown>): void {
+    const future = sleep.#future;
+    sleep.#state = CLOSED;
+    sleep.#future = null;
+    if (future !== null && !sleep._cancelled) {
+      // Keep the timer from firing (the heap drops it later).
+      sleep._cancelled = true;
+      future.getLoop()._timerHandleCancelled(sleep);
+    }
   }
 }
 
