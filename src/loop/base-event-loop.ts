@@ -518,12 +518,10 @@ export abstract class BaseEventLoop {
     const timers = this.#timers;
     if (timers.size > 0) {
       timers.purge();
-      let head = timers.peek();
-      if (head !== undefined) {
+      if (timers.size > 0) {
         const now = this.time();
-        while (head !== undefined && head._when <= now) {
+        while (timers.peekWhen() <= now) {
           this.#ready[this.#readyLength++] = timers.pop();
-          head = timers.peek();
         }
       }
     }

@@ -49,6 +49,15 @@ export class TimerHeap<E extends TimerEntry = TimerEntry> {
     whens[index] = when;
   }
 
+  /**
+   * When the earliest handle is due, or Infinity for an empty heap: read from the packed
+   * array of times, without touching the handle.
+   */
+  peekWhen(): number {
+    const whens = this.#whens;
+    return whens.length > 0 ? (whens[0] as number) : Infinity;
+  }
+
   /** The earliest handle, cancelled or not, or undefined. */
   peek(): E | undefined {
     return this.#heap[0];

@@ -40,8 +40,21 @@ describe("TimerHeap", () => {
     const heap = new TimerHeap<TimerHandle>();
     assert.equal(heap.size, 0);
     assert.equal(heap.peek(), undefined);
+    assert.equal(heap.peekWhen(), Infinity);
     assert.equal(heap.pop(), undefined);
     assert.equal(heap.cancelledCount, 0);
+  });
+
+  it("tells when the earliest handle is due, as handles come and go", () => {
+    const heap = new TimerHeap<TimerHandle>();
+    for (const when of [5, 1, 4]) heap.push(timer(when));
+    assert.equal(heap.peekWhen(), 1);
+    heap.pop();
+    assert.equal(heap.peekWhen(), 4);
+    heap.push(timer(2));
+    assert.equal(heap.peekWhen(), 2);
+    drain(heap);
+    assert.equal(heap.peekWhen(), Infinity);
   });
 
   it("pops handles in order of their time", () => {
