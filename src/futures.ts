@@ -92,12 +92,12 @@ export class Future<T> implements PromiseLike<T> {
   /** @internal The CancelledError that ended a Task's coroutine, rethrown once. */
   declare _cancelledError: CancelledError | undefined;
   /**
-   * The done-callbacks: null; or one callback (most Futures have one: the waiting Task)
-   * with its Context in #callbackContext; or, once there are two, an array: callback,
-   * context, callback, context, ...
+   * The done-callbacks: null; or one WakeupTarget (most Futures have one: the waiting
+   * Task, group or gather), which needs no Context; or else an array: callback, context,
+   * callback, context, ... (A field for a lone callback's Context would cost every Future
+   * and Task 8 bytes, for the few that have a function callback.)
    */
   #callbacks: unknown = null;
-  #callbackContext: Context | null = null;
   /** @internal */
   declare readonly _sourceTraceback: string | undefined;
 
@@ -310,13 +310,11 @@ export class Future<T> implements PromiseLike<T> {
   _addCallback(callback: DoneCallback<unknown> | WakeupTarget, context: Context | null): void {
     const callbacks = this.#callbacks;
     if (callbacks === null) {
-      this.#callbacks = callback;
-      this.#callbackContext = context;
+      this.#callbacks = typeof callback === "function" ? [callback, context] : callback;
     } else if (Array.isArray(callbacks)) {
       callbacks.push(callback, context);
     } else {
-      this.#callbacks = [callbacks, this.#callbackContext, callback, context];
-      this.#callbackContext = null;
+      this.#callbacks = [callbacks, null, callback, context];
     }
   }
 
@@ -388,11 +386,9 @@ export class Future<T> implements PromiseLike<T> {
   _scheduleCallbacks(): void {
     const callbacks = this.#callbacks;
     if (callbacks === null) return;
-    const context = this.#callbackContext;
     this.#callbacks = null;
-    this.#callbackContext = null;
     if (!Array.isArray(callbacks)) {
-      this._scheduleCallback(callbacks, context);
+      (callbacks as WakeupTarget)._wakeupFrom(this);
       return;
     }
     for (let i = 0; i < callbacks.length; i += 2) {
@@ -420,14 +416,13 @@ export class Future<T> implements PromiseLike<T> {
     const callbacks = this.#callbacks;
     if (callbacks === null) return [];
     if (Array.isArray(callbacks)) return callbacks.slice();
-    return [callbacks, this.#callbackContext];
+    return [callbacks, null];
   }
 
   /** @internal `_callbackList()`, leaving none registered. */
   _takeCallbacks(): unknown[] {
     const list = this._callbackList();
     this.#callbacks = null;
-    this.#callbackContext = null;
     return list;
   }
 
