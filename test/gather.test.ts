@@ -11,6 +11,7 @@ import {
   gather,
   getRunningLoop,
   sleep,
+  taskGroup,
   type Coro,
 } from "../src/index.ts";
 import { VirtualEventLoop, runVirtual } from "../src/testing.ts";
@@ -676,5 +677,48 @@ describe("gather", () => {
       assert.ok(error instanceof TypeError);
       assert.equal(error.message, "options must be an object, got 5");
       yield* sleep(0);
+    }));
+});
+
+describe("gather with a TaskGroup's child", () => {
+  it("gathers a task its TaskGroup also waits for: both see it finish, the group first", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      const child = (function* (): Coro<string> {
+        yield* sleep(0.01);
+        log.push("child done");
+        return "x";
+      })();
+      yield* taskGroup(function* (tg) {
+        const task = tg.createTask(child);
+        const outer = gather(task);
+        outer.addDoneCallback(() => log.push(`gather done, group ${String(tg)}`));
+        const results = yield* outer;
+        log.push(`gathered ${results.join()}`);
+      });
+      assert.deepEqual(log, ["child done", "gather done, group <TaskGroup entered>", "gathered x"]);
+      assert.equal(now(), 0.01);
+    }));
+
+  it("gathers a failing task its TaskGroup also waits for: the group's cancellation wins", () =>
+    // CPython 3.13 prints the same: the group's callback (added first) cancels the body
+    // before the gather's reports the error, so the body's await gets CancelledError.
+    runVirtual(function* () {
+      const boom = new ZeroDivisionError("boom");
+      let gatheredError: unknown = null;
+      const error = yield* thrownBy(
+        taskGroup(function* (tg) {
+          const task = tg.createTask(
+            (function* (): Coro<void> {
+              yield* sleep(0.01);
+              throw boom;
+            })(),
+          );
+          gatheredError = yield* thrownBy(gather(task));
+        }),
+      );
+      assert.ok(gatheredError instanceof CancelledError, String(gatheredError));
+      assert.ok(error instanceof Error && error.name === "ExceptionGroup");
+      assert.deepEqual((error as AggregateError).errors, [boom]);
     }));
 });
