@@ -99,7 +99,7 @@ export class Context implements Iterable<ContextVar<unknown>> {
     if (entered.includes(this)) {
       throw new RuntimeError(`cannot enter context: ${this.toString()} is already entered`);
     }
-    const previous = current;
+    const previous = currentContext();
     entered.push(this);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- this Context becomes the current one
     current = this;
@@ -121,10 +121,17 @@ export class Context implements Iterable<ContextVar<unknown>> {
     if (entered.includes(context)) {
       throw new RuntimeError(`cannot enter context: ${context.toString()} is already entered`);
     }
-    const previous = current;
+    // Never save the borrowed Context as the one to restore: it may be taken back (adopted)
+    // before this frame returns. `currentContext()` adopts it first.
+    const previous = currentContext();
     entered.push(context);
     current = context;
     return previous;
+  }
+
+  /** @internal Whether `context` is entered (it is running something further up the stack). */
+  static _isEntered(context: Context): boolean {
+    return entered.includes(context);
   }
 
   /** @internal Leave `context` (entered with `_enter`) for `previous`. */

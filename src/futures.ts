@@ -33,6 +33,15 @@ const BLOCKING = 8;
 /** @internal The lowest `_bits` bit that Future leaves to its subclasses (Task's). */
 export const SUBCLASS_BIT = 16;
 
+/**
+ * @internal `bits` with the bits of `mask` replaced by `value` (a subset of `mask`). In
+ * arithmetic, not `|`/`&` alone: those return 32-bit integers, and a Task's cancel count
+ * in the high bits may pass 2^31. (`bits & mask` reads the low bits right at any size.)
+ */
+export function withBits(bits: number, mask: number, value: number): number {
+  return bits - (bits & mask) + value;
+}
+
 const STATE_NAMES: readonly FutureState[] = [
   "pending",
   "cancelled",
@@ -123,7 +132,7 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   set _blocking(value: boolean) {
-    this._bits = value ? this._bits | BLOCKING : this._bits & ~BLOCKING;
+    this._bits = withBits(this._bits, BLOCKING, value ? BLOCKING : 0);
   }
 
   // ---- queries -------------------------------------------------------------------------
@@ -218,7 +227,7 @@ export class Future<T> implements PromiseLike<T> {
   cancel(msg?: string): boolean {
     this._retrieved();
     if ((this._bits & STATE) !== PENDING) return false;
-    this._bits |= CANCELLED;
+    this._bits += CANCELLED; // from PENDING (0)
     this._cancelMessage = msg;
     this._scheduleCallbacks();
     return true;
@@ -232,7 +241,7 @@ export class Future<T> implements PromiseLike<T> {
   setResult(result: T): void {
     if ((this._bits & STATE) !== PENDING) throw this._invalidState();
     this.#value = result;
-    this._bits |= FINISHED;
+    this._bits += FINISHED; // from PENDING (0)
     this._scheduleCallbacks();
   }
 
@@ -249,7 +258,7 @@ export class Future<T> implements PromiseLike<T> {
       exception = new (exception as new () => Error)();
     }
     this.#value = exception;
-    this._bits |= FAILED;
+    this._bits += FAILED; // from PENDING (0)
     this._scheduleCallbacks();
     if (exception instanceof Error) {
       // Format the stack now: until then V8 keeps the frames' closures alive, and they may
@@ -377,7 +386,7 @@ export class Future<T> implements PromiseLike<T> {
   /** @internal */
   _retrieved(): void {
     if ((this._bits & STATE) === FAILED) {
-      this._bits = (this._bits & ~STATE) | FAILED_RETRIEVED;
+      this._bits = withBits(this._bits, STATE, FAILED_RETRIEVED);
       unretrieved.unregister(this);
     }
   }

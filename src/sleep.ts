@@ -48,7 +48,7 @@ class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
   _cancelled = false;
   #state = CREATED;
   readonly #delay: unknown;
-  readonly #result: T;
+  #result: T | undefined;
   #future: Future<T> | null = null;
 
   constructor(delay: unknown, result: T) {
@@ -100,7 +100,7 @@ class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
   /** @internal The timer is due. */
   _run(): void {
     const future = this.#future;
-    if (future !== null && !future.done()) future.setResult(this.#result);
+    if (future !== null && !future.done()) future.setResult(this.#result as T);
   }
 
   // Static: a private instance method would add a field (V8's class brand) to every sleep.
@@ -108,6 +108,8 @@ class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
     const future = sleep.#future;
     sleep.#state = CLOSED;
     sleep.#future = null;
+    // A cancelled timer may sit in the heap a while: it must not keep the result alive.
+    sleep.#result = undefined;
     if (future !== null && !sleep._cancelled) {
       // Keep the timer from firing (the heap drops it later).
       sleep._cancelled = true;

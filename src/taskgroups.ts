@@ -343,6 +343,9 @@ class GroupExit<T> extends CoroutineObject<T> {
     }
     if (this._state === WAITING) {
       if (!(this._waiter as Future<boolean>).done()) {
+        // As the generator would: the error is not a cancellation, so it ends exit.
+        this._state = CLOSED;
+        this._waiter = null;
         throw new RuntimeError("await wasn't used with future");
       }
       return this._wait();
@@ -454,7 +457,13 @@ class GroupRun<T> extends GroupExit<T> {
       this._state = CLOSED;
       return { done: true, value };
     }
-    const step = inner.return(value);
+    let step: IteratorResult<Yielded, T>;
+    try {
+      step = inner.return(value);
+    } catch (error) {
+      // The body's `finally` threw: the group exits with that error, as it would have.
+      return this.#bodyFailed(error);
+    }
     if (step.done === true) {
       this._state = CLOSED;
       this.#inner = null;

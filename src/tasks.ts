@@ -19,7 +19,7 @@
 import { Context, currentMapping, type Mapping } from "./contextvars.ts";
 import { _setRunningLoop, getRunningLoop } from "./events.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
-import { Future, SUBCLASS_BIT } from "./futures.ts";
+import { Future, SUBCLASS_BIT, withBits } from "./futures.ts";
 import { isCoroutine, type Awaitable, type Coro, type Yielded } from "./coroutines.ts";
 import { describe, isAwaitableLike, validateFunction } from "./internal/validate.ts";
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
@@ -63,7 +63,6 @@ const THROW = 2 * SUBCLASS_BIT;
 const MUST_CANCEL = 4 * SUBCLASS_BIT;
 /** The turn of a done Task: tell the group or gather it belongs to (see `_notifyLater`). */
 const NOTIFY = 3 * SUBCLASS_BIT;
-const CANCEL_SHIFT = Math.log2(8 * SUBCLASS_BIT);
 /** One cancellation request, in `_bits`. */
 const CANCEL_UNIT = 8 * SUBCLASS_BIT;
 
@@ -152,7 +151,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
 
   /** The number of pending cancellation requests: `cancel()` adds one, `uncancel()` removes one. */
   cancelling(): number {
-    return this._bits >>> CANCEL_SHIFT;
+    return Math.floor(this._bits / CANCEL_UNIT);
   }
 
   /**
@@ -204,7 +203,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     // Keep #waiter: it may be a Task that swallows the cancellation, and a later cancel()
     // must reach it again.
     if ((this.#waiter as Future<unknown> | null)?.cancel(msg) === true) return true;
-    this._bits |= MUST_CANCEL;
+    this._bits = withBits(this._bits, MUST_CANCEL, MUST_CANCEL);
     this._cancelMessage = msg;
     return true;
   }
@@ -216,9 +215,9 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   uncancel(): number {
     if (this._bits >= CANCEL_UNIT) {
       this._bits -= CANCEL_UNIT;
-      if (this._bits < CANCEL_UNIT) this._bits &= ~MUST_CANCEL;
+      if (this._bits < CANCEL_UNIT) this._bits = withBits(this._bits, MUST_CANCEL, 0);
     }
-    return this._bits >>> CANCEL_SHIFT;
+    return Math.floor(this._bits / CANCEL_UNIT);
   }
 
   /** @throws RuntimeError: a Task completes only through its coroutine. */
@@ -276,7 +275,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   _notifyLater(target: ChildDoneTarget): boolean {
     if (this.#waiter !== null || (this._bits & MODE) !== 0 || !this.done()) return false;
     this.#waiter = target;
-    this._bits |= NOTIFY;
+    this._bits = withBits(this._bits, MODE, NOTIFY);
     this.getLoop()._schedule(this);
     return true;
   }
@@ -320,7 +319,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   /** @internal */
   _turn(): void {
     const mode = this._bits & MODE;
-    this._bits &= ~MODE;
+    this._bits = withBits(this._bits, MODE, 0);
     if (mode === WAKEUP) {
       this._wakeup(this.#waiter as Future<unknown>);
     } else if (mode === NOTIFY) {
@@ -339,14 +338,14 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   /** @internal #waiter is done: schedule the wake-up. */
   _wakeupFrom(future: unknown): void {
     if (future === this.#waiter) {
-      this._bits = (this._bits & ~MODE) | WAKEUP;
+      this._bits = withBits(this._bits, MODE, WAKEUP);
       this.getLoop()._schedule(this);
     }
   }
 
   /** @internal */
   _scheduleThrow(error: unknown): void {
-    this._bits = (this._bits & ~MODE) | THROW;
+    this._bits = withBits(this._bits, MODE, THROW);
     this._throwValue = error;
     this.getLoop()._schedule(this);
   }
@@ -361,7 +360,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
         error = this._makeCancelledError();
         hasError = true;
       }
-      this._bits &= ~MUST_CANCEL;
+      this._bits = withBits(this._bits, MUST_CANCEL, 0);
     }
     this.#waiter = null;
     const loop = this.getLoop();
@@ -392,7 +391,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     if (step.done === true) {
       if ((this._bits & MUST_CANCEL) !== 0) {
         // cancel() was called right before the coroutine returned.
-        this._bits &= ~MUST_CANCEL;
+        this._bits = withBits(this._bits, MUST_CANCEL, 0);
         super.cancel(this._cancelMessage);
       } else {
         if (this._bits >= CANCEL_UNIT && this.getLoop()._debug) this._warnSwallowed();
@@ -446,7 +445,7 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
       if (future.done()) this._wakeupFrom(future);
       else future._addCallback(this, null);
       if ((this._bits & MUST_CANCEL) !== 0 && future.cancel(this._cancelMessage)) {
-        this._bits &= ~MUST_CANCEL;
+        this._bits = withBits(this._bits, MUST_CANCEL, 0);
       }
     }
   }

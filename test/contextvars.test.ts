@@ -713,6 +713,70 @@ describe("Context of a task created without one", () => {
       assert.equal(cvar.get(), "root");
     }));
 
+  it("keeps the step's values when getContext() runs inside another Context's run()", () =>
+    runVirtual(function* (): Coro<void> {
+      const cvar = new ContextVar<string>("cvar", { default: "none" });
+      const seen: string[] = [];
+      cvar.set("parent");
+      function* child(): Coro<void> {
+        yield* sleep(0);
+        const me = currentTask() as Task<void>;
+        new Context().run(() => me.getContext());
+        seen.push(cvar.get());
+        cvar.set("child");
+        seen.push(cvar.get());
+      }
+      yield* createTask(child());
+      assert.deepEqual(seen, ["parent", "child"]);
+      assert.equal(cvar.get(), "parent");
+    }));
+
+  it("keeps the parent's values when an eager child asks for the parent's Context", () =>
+    runVirtual(function* (): Coro<void> {
+      const cvar = new ContextVar<string>("cvar", { default: "none" });
+      const seen: string[] = [];
+      cvar.set("main");
+      function* parentTask(): Coro<void> {
+        yield* sleep(0);
+        const parent = currentTask() as Task<void>;
+        const eager = createTask(
+          (function* (): Coro<void> {
+            seen.push(`child reads ${String(parent.getContext().get(cvar))}`);
+          })(),
+          { eagerStart: true },
+        );
+        seen.push(`parent after ${cvar.get()}`);
+        cvar.set("parent");
+        seen.push(`parent set ${cvar.get()}`);
+        yield* eager;
+      }
+      yield* createTask(parentTask());
+      assert.deepEqual(seen, ["child reads main", "parent after main", "parent set parent"]);
+    }));
+
+  it("keeps the step's values after the exception handler ran for the task inside a run()", () =>
+    runVirtual(function* (): Coro<void> {
+      const cvar = new ContextVar<string>("cvar", { default: "none" });
+      const loop = getRunningLoop();
+      const seen: string[] = [];
+      loop.setExceptionHandler((_loop, context) => {
+        seen.push(`${context.message}: ${cvar.get()}`);
+      });
+      cvar.set("main");
+      function* child(): Coro<void> {
+        yield* sleep(0);
+        const me = currentTask() as Task<void>;
+        new Context().run(() => {
+          loop.callExceptionHandler({ message: "hello", task: me });
+        });
+        seen.push(`after: ${cvar.get()}`);
+      }
+      yield* createTask(child());
+      // The task's Context is entered below the run(), so it cannot be entered again: the
+      // handler runs in the Context the error was raised in (the empty one).
+      assert.deepEqual(seen, ["hello: none", "after: main"]);
+    }));
+
   it("gives a callback scheduled in a step the values of that step", () =>
     runVirtual(function* (): Coro<void> {
       const cvar = new ContextVar<string>("cvar", { default: "none" });

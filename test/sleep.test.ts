@@ -9,6 +9,7 @@ import {
   createTask,
   getRunningLoop,
   sleep,
+  wrapPromise,
   type Coro,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
@@ -261,4 +262,36 @@ describe("sleep", () => {
       },
     );
   });
+});
+
+describe("sleep's result", () => {
+  it("is not kept alive by a cancelled sleep whose timer is still in the heap", () =>
+    runVirtual(function* () {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      assert.ok(gc !== undefined, "run node with --expose-gc");
+      const loop = getRunningLoop();
+      let ref: WeakRef<object> | undefined;
+      const earlier = createTask(sleep(60)); // keeps the cancelled timer off the top
+      const sleeper = createTask(
+        (function* (): Coro<object> {
+          const big = { payload: new Uint8Array(1024) };
+          ref = new WeakRef(big);
+          return yield* sleep(3600, big);
+        })(),
+      );
+      yield* sleep(0);
+      sleeper.cancel();
+      yield* thrownBy(sleeper);
+      let collected = false;
+      for (let i = 0; i < 20 && !collected; i++) {
+        // A WeakRef's target lives to the end of the host job that made or read it.
+        yield* wrapPromise(new Promise((resolve) => setImmediate(resolve)));
+        gc();
+        collected = ref?.deref() === undefined;
+      }
+      assert.ok(collected);
+      assert.deepEqual(loop._stats(), { ready: 0, timers: 2, cancelledTimers: 1 });
+      earlier.cancel();
+      yield* thrownBy(earlier);
+    }));
 });

@@ -1145,6 +1145,37 @@ describe("TaskGroup's run() and exit() coroutines", () => {
       assert.deepEqual(log, ["body finally", "child 1"]);
     }));
 
+  it("exits with the error a body's finally throws when the coroutine is closed", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      const boom = new MyExc("finally");
+      const coro = taskGroup(function* (tg) {
+        tg.createTask(sleeper(log, "child", 5, 0));
+        try {
+          yield* sleep(5);
+        } finally {
+          // eslint-disable-next-line no-unsafe-finally -- the case under test
+          throw boom;
+        }
+      });
+      coro.next();
+      // As the generator did: the error goes through exit, which cancels the child and waits.
+      const step = coro.return(undefined as never);
+      assert.equal(step.done, false);
+      yield* sleep(0);
+      yield* sleep(0);
+      const error = (() => {
+        try {
+          coro.next();
+        } catch (thrown) {
+          return thrown;
+        }
+        return null;
+      })();
+      assert.equal(tree(error), "ExceptionGroup[MyExc]");
+      assert.deepEqual(log, []);
+    }));
+
   it("exits with the TypeError of a body that is not a coroutine function, children cancelled", () =>
     // As `yield* body(tg)` fails in asyncio's `async with` block: the group's ExceptionGroup.
     runVirtual(function* () {

@@ -1653,3 +1653,23 @@ describe("createTask with eagerStart", () => {
     }
   });
 });
+
+describe("Task cancellation count", () => {
+  it("counts past 2^24 requests and back down (it shares a number with the Task's flags)", () =>
+    runVirtual(function* () {
+      const task = createTask(sleep(10));
+      yield* sleep(0);
+      const requests = 2 ** 24 + 3;
+      for (let i = 0; i < requests; i++) task.cancel();
+      assert.equal(task.cancelling(), requests);
+      assert.match(String(task), /^<Task cancelling /);
+      let wrong = 0;
+      for (let i = requests - 1; i >= 0; i--) if (task.uncancel() !== i) wrong++;
+      assert.equal(wrong, 0);
+      assert.equal(task.cancelling(), 0);
+      assert.equal(task.uncancel(), 0);
+      // The sleep's Future was cancelled by the first request: the task still ends cancelled.
+      const error = yield* thrownBy(task);
+      assert.ok(error instanceof CancelledError);
+    }));
+});

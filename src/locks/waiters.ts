@@ -196,7 +196,12 @@ export class WaitCoro<O, T> extends CoroutineObject<T> {
     }
     if (this.#state === WAITING) {
       const waiter = this.#waiter as Future<T>;
-      if (!waiter.done()) throw new RuntimeError("await wasn't used with future");
+      if (!waiter.done()) {
+        // As the generator would: the error ends the wait, and its `finally` runs.
+        const error = new RuntimeError("await wasn't used with future");
+        this.#leave(THROWN, error);
+        throw error;
+      }
       this.#state = DONE;
       this.#waiter = null;
       let result: T;

@@ -48,7 +48,9 @@ export function reportException(
     return;
   }
   try {
-    const enter = runIn !== undefined && runIn !== currentContext();
+    // A Context entered further down the stack (the task's own, under a `run()` of another
+    // one) cannot be entered again: the handler then runs where the error was raised.
+    const enter = runIn !== undefined && runIn !== currentContext() && !Context._isEntered(runIn);
     const previous = enter ? Context._enter(runIn) : null;
     try {
       handler(loop, context);

@@ -300,10 +300,23 @@ describe("a primitive's wait coroutine", () => {
         const first = coro.next();
         assert.equal(first.done, false);
         assert.match(String(primitive), /waiters:1\]>$/);
-        assert.throws(() => coro.next(), { message: "await wasn't used with future" });
         assert.deepEqual({ ...coro.return(true) }, { done: true, value: true });
         assert.doesNotMatch(String(primitive), /waiters/);
         // The permit or the flag goes to the next waiter, not to the closed one.
+        const next = createTask(wait());
+        yield* sleep(0);
+        free();
+        assert.equal(yield* next, true);
+      }));
+
+    it(`${name}: next() on a wait still blocked throws, and takes its waiter out`, () =>
+      runVirtual(function* () {
+        const { primitive, wait, free } = blocked();
+        const coro = wait();
+        coro.next();
+        assert.throws(() => coro.next(), { message: "await wasn't used with future" });
+        assert.doesNotMatch(String(primitive), /waiters/);
+        assert.deepEqual({ ...coro.next() }, { done: true, value: undefined });
         const next = createTask(wait());
         yield* sleep(0);
         free();
