@@ -2,15 +2,14 @@
  * gather(): run awaitables concurrently and collect their results in order, as asyncio's
  * `tasks.gather`.
  */
-import { LIBRARY_CONTEXT } from "./contextvars.ts";
 import type { Awaitable } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError } from "./exceptions.ts";
 import { Future } from "./futures.ts";
 import { validateOptions } from "./internal/validate.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
-import { DoneCallbackRun, type WakeupTarget } from "./loop/handles.ts";
-import { ensureFuture, Task } from "./tasks.ts";
+import type { WakeupTarget } from "./loop/handles.ts";
+import { ensureFuture, scheduleChildDone } from "./tasks.ts";
 
 /** The result type of one awaitable: what `yield*` on it returns. */
 export type AwaitedResult<A> = A extends Awaitable<infer R> ? R : never;
@@ -158,10 +157,7 @@ export class GatheringFuture extends Future<unknown[]> implements WakeupTarget {
 
   /** @internal A child is done: its done-callback runs on the next iteration, as asyncio's. */
   _wakeupFrom(child: unknown): void {
-    if (child instanceof Task && child._notifyLater(this)) return;
-    this.getLoop()._schedule(
-      new DoneCallbackRun(onChildDone, child as Future<unknown>, LIBRARY_CONTEXT, this),
-    );
+    scheduleChildDone(this, child as Future<unknown>);
   }
 
   /** @internal asyncio's `gather._done_callback`, for one child. */
@@ -197,10 +193,6 @@ export class GatheringFuture extends Future<unknown[]> implements WakeupTarget {
       }
     }
   }
-}
-
-function onChildDone(this: GatheringFuture, child: Future<unknown>): void {
-  this._onChildDone(child);
 }
 
 /** The list form takes an array or a Set; anything else is one awaitable of the spread form. */

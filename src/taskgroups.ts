@@ -7,7 +7,6 @@
  * the failures surface together as one ExceptionGroup. The parent task's own cancellation
  * is told apart from the group's by the task's `cancelling()` count, as asyncio 3.13 does.
  */
-import { LIBRARY_CONTEXT } from "./contextvars.ts";
 import { CoroutineObject, type Coro, type Yielded } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
 import { CancelledError, ExceptionGroup, RuntimeError } from "./exceptions.ts";
@@ -15,8 +14,8 @@ import type { Future } from "./futures.ts";
 import { recordSuspension, tracking } from "./internal/call-stacks.ts";
 import { inspectAsString } from "./internal/inspect.ts";
 import type { BaseEventLoop } from "./loop/base-event-loop.ts";
-import { DoneCallbackRun, type WakeupTarget } from "./loop/handles.ts";
-import { currentTask, Task, type TaskOptions } from "./tasks.ts";
+import type { WakeupTarget } from "./loop/handles.ts";
+import { currentTask, scheduleChildDone, type Task, type TaskOptions } from "./tasks.ts";
 
 /**
  * @internal The groups of `loop` that have a pending child, for the call graph and the
@@ -252,10 +251,7 @@ export class TaskGroup implements WakeupTarget {
    * `_on_task_done`), as `addDoneCallback` would, without a callback closure per group.
    */
   _wakeupFrom(task: unknown): void {
-    if (task instanceof Task && task._notifyLater(this)) return;
-    (this.#loop as BaseEventLoop)._schedule(
-      new DoneCallbackRun(onTaskDone, task as Task<unknown>, LIBRARY_CONTEXT, this),
-    );
+    scheduleChildDone(this, task as Task<unknown>);
   }
 
   /** @internal asyncio's `_on_task_done`, for one child. */
@@ -297,11 +293,6 @@ export class TaskGroup implements WakeupTarget {
       parent.cancel();
     }
   }
-}
-
-/** The group's done-callback, as the repr of a child's callbacks shows it. */
-function onTaskDone(this: TaskGroup, task: Task<unknown>): void {
-  this._onChildDone(task);
 }
 
 // Exit's phases, and the one GroupRun adds before them.

@@ -16,14 +16,14 @@
  * step throws CancelledError into the coroutine. The Task is cancelled only once a
  * CancelledError escapes the coroutine; a coroutine may catch it and go on (`uncancel()`).
  */
-import { Context, currentMapping, type Mapping } from "./contextvars.ts";
+import { Context, currentMapping, LIBRARY_CONTEXT, type Mapping } from "./contextvars.ts";
 import { _setRunningLoop, getRunningLoop } from "./events.ts";
 import { CancelledError, InvalidStateError, RuntimeError } from "./exceptions.ts";
 import { Future, SUBCLASS_BIT, withBits } from "./futures.ts";
 import { isCoroutine, type Awaitable, type Coro, type Yielded } from "./coroutines.ts";
 import { describe, isAwaitableLike, validateFunction } from "./internal/validate.ts";
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
-import type { Runnable, WakeupTarget } from "./loop/handles.ts";
+import { DoneCallbackRun, type Runnable, type WakeupTarget } from "./loop/handles.ts";
 import type { ListNode } from "./internal/task-list.ts";
 
 /**
@@ -31,8 +31,23 @@ import type { ListNode } from "./internal/task-list.ts";
  * or a gather's Future (their done-callback for it).
  */
 export interface ChildDoneTarget {
-  _onChildDone(child: Task<unknown>): void;
+  _onChildDone(child: Future<unknown>): void;
   toString(): string;
+}
+
+/**
+ * @internal `child` is done: run `target._onChildDone(child)` on the loop, as a
+ * done-callback scheduled now would: on the child's own turn in the ready queue when it is
+ * a Task free to carry it (see `Task._notifyLater`), else from a small entry.
+ */
+export function scheduleChildDone(target: ChildDoneTarget, child: Future<unknown>): void {
+  if (child instanceof Task && child._notifyLater(target)) return;
+  child.getLoop()._schedule(new DoneCallbackRun(childDone, child, LIBRARY_CONTEXT, target));
+}
+
+/** The done-callback `scheduleChildDone` runs, as a repr or an error report names it. */
+function childDone(this: ChildDoneTarget, child: Future<unknown>): void {
+  this._onChildDone(child);
 }
 
 /** Options of `createTask`. */
