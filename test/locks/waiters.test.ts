@@ -211,6 +211,14 @@ describe("hold", () => {
     }));
 });
 
+/** A wait started now gets what `free()` gives: nothing was left to a closed wait. */
+function* nextWaiterGetsIt(wait: () => Coro<true>, free: () => void): Coro<void> {
+  const next = createTask(wait());
+  yield* sleep(0);
+  free();
+  assert.equal(yield* next, true);
+}
+
 // Event.wait, Lock.acquire and Semaphore.acquire are hand-written coroutines (WaitCoro):
 // these check the generator protocol they replace, where a driver other than a Task can
 // tell the difference.
@@ -303,10 +311,7 @@ describe("a primitive's wait coroutine", () => {
         assert.deepEqual({ ...coro.return(true) }, { done: true, value: true });
         assert.doesNotMatch(String(primitive), /waiters/);
         // The permit or the flag goes to the next waiter, not to the closed one.
-        const next = createTask(wait());
-        yield* sleep(0);
-        free();
-        assert.equal(yield* next, true);
+        yield* nextWaiterGetsIt(wait, free);
       }));
 
     it(`${name}: next() on a wait still blocked throws, and takes its waiter out`, () =>
@@ -317,10 +322,7 @@ describe("a primitive's wait coroutine", () => {
         assert.throws(() => coro.next(), { message: "await wasn't used with future" });
         assert.doesNotMatch(String(primitive), /waiters/);
         assert.deepEqual({ ...coro.next() }, { done: true, value: undefined });
-        const next = createTask(wait());
-        yield* sleep(0);
-        free();
-        assert.equal(yield* next, true);
+        yield* nextWaiterGetsIt(wait, free);
       }));
 
     it(`${name}: an error thrown into a blocked wait takes its waiter out and propagates`, () =>
@@ -335,10 +337,7 @@ describe("a primitive's wait coroutine", () => {
         );
         assert.doesNotMatch(String(primitive), /waiters/);
         assert.deepEqual({ ...coro.next() }, { done: true, value: undefined });
-        const next = createTask(wait());
-        yield* sleep(0);
-        free();
-        assert.equal(yield* next, true);
+        yield* nextWaiterGetsIt(wait, free);
       }));
   }
 });
