@@ -7,11 +7,19 @@
 import type { Future } from "./futures.ts";
 
 /**
- * What a coroutine yields to its Task: a Future to wait for (from `yield* future`), or
- * nothing (`undefined`, a bare yield: give the loop one iteration). User code never yields
- * directly; it delegates with `yield*`.
+ * What a coroutine yields to its Task: a Future to wait for (from `yield* future`); a
+ * SleepWait (from `yield* sleep(delay)`); or nothing (`undefined`, a bare yield: give the
+ * loop one iteration). User code never yields directly; it delegates with `yield*`.
  */
-export type Yielded = Future<unknown> | undefined;
+export type Yielded = Future<unknown> | SleepWait | undefined;
+
+/**
+ * What `sleep(delay)` yields to its Task in place of a Future: the Task then waits for the
+ * sleep's timer itself, which costs less than a Future. Opaque: only a Task reads it.
+ */
+export interface SleepWait {
+  readonly kind: "sleep";
+}
 
 /**
  * A coroutine that returns `T`: `const n = yield* f()` has type `T` with no annotation.

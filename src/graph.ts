@@ -203,7 +203,8 @@ export function awaitersOf(loop: BaseEventLoop): Map<Future<unknown>, Future<unk
   const composites: Future<unknown>[] = [];
   for (const task of loop._tasks) {
     const waiter = task._waiter;
-    if (waiter === null || waiter.done()) continue;
+    // A sleep's timer is awaited by its task alone: nothing to follow.
+    if (!(waiter instanceof Future) || waiter.done()) continue;
     add(waiter, task);
     composites.push(waiter);
   }

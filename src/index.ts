@@ -30,7 +30,7 @@ export type { ExceptStarClause, ExceptionMatcher } from "./exceptions.ts";
 
 // asyncio.coroutines
 export { isCoroutine, isCoroutineFunction } from "./coroutines.ts";
-export type { Awaitable, Coro, Yielded } from "./coroutines.ts";
+export type { Awaitable, Coro, SleepWait, Yielded } from "./coroutines.ts";
 
 // contextvars
 export { Context, ContextVar, Token, copyContext } from "./contextvars.ts";

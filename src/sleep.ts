@@ -1,11 +1,12 @@
 /**
  * sleep(): suspend the current task, as asyncio's `tasks.sleep`.
  */
-import { CoroutineObject, type Coro, type Yielded } from "./coroutines.ts";
+import { CoroutineObject, type Coro, type SleepWait, type Yielded } from "./coroutines.ts";
 import { getRunningLoop } from "./events.ts";
-import { RuntimeError } from "./exceptions.ts";
-import { Future } from "./futures.ts";
+import { CancelledError, RuntimeError } from "./exceptions.ts";
+import type { BaseEventLoop } from "./loop/base-event-loop.ts";
 import type { TimerEntry } from "./loop/handles.ts";
+import type { Task } from "./tasks.ts";
 import { describe } from "./internal/validate.ts";
 import { describeWait, recordSuspension, tracking } from "./internal/call-stacks.ts";
 
@@ -26,20 +27,50 @@ export function sleep<T>(delay: number, result?: T): Coro<T | undefined> {
 }
 
 const CREATED = 0;
-const SUSPENDED = 1;
-const CLOSED = 2;
+/** The timer is in the heap; the Task (once attached) waits for it. */
+const WAITING = 1;
+/** The timer fired: the Task's next step finishes the sleep with its result. */
+const FIRED = 2;
+/** The wait was cancelled: the Task's next step throws the CancelledError in. */
+const CANCELLED = 3;
+const CLOSED = 4;
+/** Created with a delay that is not a number (kept in #result): the first step throws. */
+const BAD_DELAY = 5;
 
 /**
- * `sleep(delay > 0)`: what `function* () { const f = ...; try { return yield* f } finally {
- * timer.cancel() } }` does, as a small state machine instead of a generator. It is also
- * its own timer in the loop's heap (a TimerEntry): when due, it sets its Future's result
- * unless the Future is done. The Future stays a plain Future on purpose: every Future
- * subclass is one more shape at the sites that read Futures, and past four of them those
- * reads get slow everywhere.
+ * What a timed sleep yields to its Task: this sentinel, with the sleep itself left in
+ * `yieldedSleep` for the Task to take at once (`takeYieldedSleep`). One shared result
+ * object, as BARE_YIELD below: the suspended coroutine keeps what it yielded, and a
+ * result per sleep would cost each sleeping Task an object.
  */
-class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
-  /** @internal When the timer is due, set at the first step. */
-  _when = 0.5;
+export const SLEEP_WAIT: SleepWait = Object.freeze({ kind: "sleep" });
+const SLEEP_YIELD: IteratorResult<Yielded, never> = { done: false, value: SLEEP_WAIT };
+let yieldedSleep: SleepFor<unknown> | null = null;
+
+/** `sleep` yields: SLEEP_YIELD, with `sleep` left for the Task to take. */
+function yielding(sleep: SleepFor<unknown>): IteratorResult<Yielded, never> {
+  yieldedSleep = sleep;
+  return SLEEP_YIELD;
+}
+
+/** @internal The sleep that just yielded SLEEP_WAIT (to the Task stepping it). */
+export function takeYieldedSleep(): SleepFor<unknown> {
+  const sleep = yieldedSleep as SleepFor<unknown>;
+  yieldedSleep = null;
+  return sleep;
+}
+
+/**
+ * `sleep(delay > 0)`: `yield*` on a Future that a timer completes, as asyncio's sleep
+ * does, without the Future. It is its own timer in the loop's heap (a TimerEntry), and
+ * the Task waits on it directly: the timer schedules the Task's next step, and the
+ * Task's `cancel()` cancels it (`cancel`), as it would cancel the Future. A sleeping
+ * Task costs its generator, the Task and this object; a Future and a done-callback
+ * registration less than awaiting a Future.
+ */
+export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
+  /** @internal The delay until the first step; then when the timer is due. */
+  _when: number;
   /** @internal Set by the loop when it takes the timer. */
   _seq = 0;
   /** @internal */
@@ -47,42 +78,66 @@ class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
   /** @internal The timer will not fire: the sleep ended first. */
   _cancelled = false;
   #state = CREATED;
-  readonly #delay: unknown;
-  #result: T | undefined;
-  #future: Future<T> | null = null;
+  /**
+   * The result; the bad delay when it is not a number (the first step throws, so no
+   * result is needed); the cancel message once cancelled.
+   */
+  #result: unknown;
+  #loop: BaseEventLoop | null = null;
+  /** The Task waiting on the timer, once it took the yield. */
+  #task: Task<unknown> | null = null;
 
   constructor(delay: unknown, result: T) {
     super();
-    this.#delay = delay;
-    this.#result = result;
+    if (typeof delay === "number") {
+      this._when = delay;
+      this.#result = result;
+    } else {
+      this._when = NaN;
+      this.#result = delay;
+      this.#state = BAD_DELAY;
+    }
   }
 
   next(): IteratorResult<Yielded, T> {
-    if (this.#state === CREATED) {
+    const state = this.#state;
+    if (state === CREATED || state === BAD_DELAY) {
       this.#state = CLOSED;
-      const delay = this.#delay;
-      if (typeof delay !== "number") {
-        throw new TypeError(`delay must be a number, got ${describe(delay)}`);
+      const delay = this._when;
+      if (state === BAD_DELAY) {
+        const given = this.#result;
+        this.#result = undefined;
+        throw new TypeError(`delay must be a number, got ${describe(given)}`);
       }
-      if (Number.isNaN(delay)) throw new TypeError("Invalid delay: NaN (not a number)");
+      if (Number.isNaN(delay)) {
+        this.#result = undefined;
+        throw new TypeError("Invalid delay: NaN (not a number)");
+      }
       const loop = getRunningLoop();
-      const future = new Future<T>({ loop });
       this._when = loop.time() + delay;
       loop._addTimer(this);
-      this.#future = future;
-      this.#state = SUSPENDED;
-      future._blocking = true;
+      this.#loop = loop;
+      this.#state = WAITING;
       if (tracking) {
         recordSuspension();
-        describeWait(future, `sleep ${String(delay)}s`);
+        describeWait(this, `sleep ${String(delay)}s`);
       }
-      return { done: false, value: future };
+      return yielding(this);
     }
-    if (this.#state === SUSPENDED) {
-      const future = this.#future as Future<T>;
+    if (state === FIRED) {
+      const result = this.#result as T;
       SleepFor.#finish(this);
-      if (!future.done()) throw new RuntimeError("await wasn't used with future");
-      return { done: true, value: future.result() };
+      return { done: true, value: result };
+    }
+    if (state === CANCELLED) {
+      const error = SleepFor.#cancelledError(this);
+      SleepFor.#finish(this);
+      throw error;
+    }
+    if (state === WAITING) {
+      // Resumed before its time: only a coroutine stepped by hand gets here.
+      SleepFor.#finish(this);
+      throw new RuntimeError("await wasn't used with future");
     }
     return { done: true, value: undefined as T };
   }
@@ -97,24 +152,74 @@ class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
     return { done: true, value };
   }
 
-  /** @internal The timer is due. */
-  _run(): void {
-    const future = this.#future;
-    if (future !== null && !future.done()) future.setResult(this.#result as T);
+  /** @internal `task` took the yield: it waits for the timer now. */
+  _attach(task: Task<unknown>): void {
+    this.#task = task;
   }
 
-  // Static: a private instance method would add a field (V8's class brand) to every sleep.
-  static #finish(sleep: SleepFor<unknown>): void {
-    const future = sleep.#future;
-    sleep.#state = CLOSED;
-    sleep.#future = null;
-    // A cancelled timer may sit in the heap a while: it must not keep the result alive.
-    sleep.#result = undefined;
-    if (future !== null && !sleep._cancelled) {
+  /** @internal The timer is due. */
+  _run(): void {
+    if (this.#state !== WAITING) return;
+    this.#state = FIRED;
+    this.#task?._timerFired(this);
+  }
+
+  /** Whether the wait is over: the timer fired or the wait was cancelled. */
+  done(): boolean {
+    return this.#state !== WAITING;
+  }
+
+  /**
+   * @internal The waiting Task was cancelled: cancel the timer and have the Task's next
+   * step throw a CancelledError (with `msg`) in, as a cancelled Future would. Returns
+   * false when the timer already fired.
+   */
+  cancel(msg?: string): boolean {
+    if (this.#state !== WAITING) return false;
+    this.#state = CANCELLED;
+    this.#result = msg;
+    // The timer stays until the coroutine is thrown into (#finish), as asyncio's sleep
+    // cancels its TimerHandle in a `finally`; should it fire first, it does nothing.
+    this.#task?._scheduleThrow(SleepFor.#cancelledError(this));
+    return true;
+  }
+
+  /** As the Future asyncio's sleep waits on would show. */
+  override toString(): string {
+    switch (this.#state) {
+      case WAITING:
+        return this.#task === null ? "<Future pending>" : "<Future pending cb=[Task.wakeup()]>";
+      case FIRED:
+        return `<Future finished result=${describe(this.#result)}>`;
+      case CANCELLED:
+        return "<Future cancelled>";
+      default:
+        return "<sleep>";
+    }
+  }
+
+  // Static methods: a private instance method would add a field (V8's class brand) to
+  // every sleep.
+
+  static #cancelledError(sleep: SleepFor<unknown>): CancelledError {
+    const msg = sleep.#result;
+    return msg === undefined ? new CancelledError() : new CancelledError(msg as string);
+  }
+
+  static #cancelTimer(sleep: SleepFor<unknown>): void {
+    if (sleep._scheduled && !sleep._cancelled) {
       // Keep the timer from firing (the heap drops it later).
       sleep._cancelled = true;
-      future.getLoop()._timerHandleCancelled(sleep);
+      (sleep.#loop as BaseEventLoop)._timerHandleCancelled(sleep);
     }
+  }
+
+  static #finish(sleep: SleepFor<unknown>): void {
+    sleep.#state = CLOSED;
+    sleep.#task = null;
+    // A cancelled timer may sit in the heap a while: it must not keep the result alive.
+    sleep.#result = undefined;
+    SleepFor.#cancelTimer(sleep);
   }
 }
 

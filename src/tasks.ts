@@ -25,6 +25,7 @@ import { describe, isAwaitableLike, validateFunction } from "./internal/validate
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
 import { DoneCallbackRun, type Runnable, type WakeupTarget } from "./loop/handles.ts";
 import type { ListNode } from "./internal/task-list.ts";
+import { SLEEP_WAIT, takeYieldedSleep, type SleepFor } from "./sleep.ts";
 
 /**
  * @internal What a done child Task can notify from its own ready-queue turn: a TaskGroup
@@ -95,8 +96,11 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
   #context: Context | Mapping;
   /** The given name, or the N of `Task-N` (the string is built when first asked for). */
   #name: string | number;
-  /** The Future the Task waits on; once done, maybe the ChildDoneTarget to notify. */
-  #waiter: Future<unknown> | ChildDoneTarget | null = null;
+  /**
+   * The Future the Task waits on, or the timer of a `sleep`; once done, maybe the
+   * ChildDoneTarget to notify.
+   */
+  #waiter: Future<unknown> | SleepFor<unknown> | ChildDoneTarget | null = null;
   /** @internal What a THROW turn throws in; set only then. */
   declare _throwValue: unknown;
   /** @internal Links in the loop's list of pending tasks. */
@@ -217,7 +221,9 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     this._bits += CANCEL_UNIT;
     // Keep #waiter: it may be a Task that swallows the cancellation, and a later cancel()
     // must reach it again.
-    if ((this.#waiter as Future<unknown> | null)?.cancel(msg) === true) return true;
+    if ((this.#waiter as Future<unknown> | SleepFor<unknown> | null)?.cancel(msg) === true) {
+      return true;
+    }
     this._bits = withBits(this._bits, MUST_CANCEL, MUST_CANCEL);
     this._cancelMessage = msg;
     return true;
@@ -276,9 +282,9 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     return info;
   }
 
-  /** @internal The Future the Task waits on, if any. */
-  get _waiter(): Future<unknown> | null {
-    return this.done() ? null : (this.#waiter as Future<unknown> | null);
+  /** @internal The Future the Task waits on, or the timer of its `sleep`, if any. */
+  get _waiter(): Future<unknown> | SleepFor<unknown> | null {
+    return this.done() ? null : (this.#waiter as Future<unknown> | SleepFor<unknown> | null);
   }
 
   /**
@@ -358,6 +364,11 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     }
   }
 
+  /** @internal The timer of the `sleep` the Task waits on fired: schedule the next step. */
+  _timerFired(sleep: SleepFor<unknown>): void {
+    if (sleep === this.#waiter) this.getLoop()._schedule(this);
+  }
+
   /** @internal */
   _scheduleThrow(error: unknown): void {
     this._bits = withBits(this._bits, MODE, THROW);
@@ -421,6 +432,13 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     } else if (yielded === undefined) {
       // A bare yield gives the loop one iteration.
       this.getLoop()._schedule(this);
+    } else if (yielded === SLEEP_WAIT) {
+      const sleep = takeYieldedSleep();
+      sleep._attach(this);
+      this.#waiter = sleep;
+      if ((this._bits & MUST_CANCEL) !== 0 && sleep.cancel(this._cancelMessage)) {
+        this._bits = withBits(this._bits, MUST_CANCEL, 0);
+      }
     } else if (isCoroutine(yielded)) {
       this._scheduleThrow(
         new RuntimeError(

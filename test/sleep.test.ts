@@ -7,13 +7,20 @@ import {
   DeadlockError,
   RuntimeError,
   createTask,
+  currentTask,
   getRunningLoop,
   sleep,
   wrapPromise,
   type Coro,
+  type Task,
 } from "../src/index.ts";
 import { runVirtual } from "../src/testing.ts";
 import { thrownBy } from "./helpers/coro.ts";
+
+/** A sleep shows as the Future asyncio's sleep would wait on. */
+function shown(coro: Coro<unknown>): string {
+  return (coro as unknown as { toString(): string }).toString();
+}
 
 describe("sleep", () => {
   it("gives the loop exactly one iteration when the delay is 0", () =>
@@ -180,19 +187,35 @@ describe("sleep", () => {
       assert.equal(loop.time(), 0);
     }));
 
-  it("cancels its timer when the sleep is closed from outside, leaving its Future pending", () =>
+  it("cancels its timer when the sleep is closed from outside", () =>
     runVirtual(function* () {
       const loop = getRunningLoop();
       const coro = sleep(10, "yeah");
       const first = coro.next();
-      assert.equal(first.done, false);
-      const future = first.value as unknown as { done(): boolean; _blocking: boolean };
+      assert.deepEqual(first, { done: false, value: { kind: "sleep" } });
+      assert.equal(shown(coro), "<Future pending>");
       assert.deepEqual(loop._stats(), { ready: 0, timers: 1, cancelledTimers: 0 });
       assert.deepEqual(coro.return("early"), { done: true, value: "early" });
       assert.deepEqual(loop._stats(), { ready: 0, timers: 1, cancelledTimers: 1 });
       yield* sleep(20);
-      assert.equal(future.done(), false);
       assert.deepEqual(loop._stats(), { ready: 0, timers: 0, cancelledTimers: 0 });
+      assert.deepEqual(coro.next(), { done: true, value: undefined });
+    }));
+
+  it("stepped by hand, returns its result once the timer fired, or fails resumed early", () =>
+    runVirtual(function* () {
+      const coro = sleep(1, "yeah");
+      assert.equal(coro.next().done, false);
+      yield* sleep(1);
+      assert.equal(shown(coro), "<Future finished result='yeah'>");
+      assert.deepEqual(coro.next(), { done: true, value: "yeah" });
+      const early = sleep(1);
+      early.next();
+      assert.throws(() => early.next(), {
+        name: "RuntimeError",
+        message: "await wasn't used with future",
+      });
+      assert.equal(getRunningLoop()._stats().cancelledTimers, 1);
     }));
 
   // asyncio: test_task_cancel_sleeping_task
@@ -233,6 +256,70 @@ describe("sleep", () => {
       assert.ok(error instanceof CancelledError);
       assert.deepEqual(log, ["CancelledError: stop"]);
       assert.equal(getRunningLoop().time(), 1);
+    }));
+
+  // The three ways a cancellation meets a sleeping task, as CPython 3.13 runs them:
+  // ['cancel True', "cancelled ('late',) at 1", 'task cancelled 1', "self ('self',) 1",
+  //  'ok', '0.5', "cancelled ('a',) at 2", "double ('a',) 2"]
+  it("meets a cancellation after its timer fired, before it, and twice, as asyncio's", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const t0 = loop.time();
+      function* sleeper(): Coro<void> {
+        try {
+          const r = yield* sleep(1, "yeah");
+          log.push(`result ${r}`);
+        } catch (error) {
+          if (!(error instanceof CancelledError)) throw error;
+          log.push(`cancelled ${error.message} at ${(loop.time() - t0).toFixed(0)}`);
+          throw error;
+        }
+      }
+      // The timer fires first, then a callback due at the same time cancels the task: the
+      // wake-up is already scheduled, so the cancellation arrives as the task's own.
+      const late = createTask(sleeper());
+      yield* sleep(0);
+      loop.callLater(1, () => log.push(`cancel ${String(late.cancel("late"))}`));
+      yield* thrownBy(late);
+      log.push(`task cancelled ${late.cancelling()}`);
+      // Cancelled while running, then sleeps: the sleep is cancelled at once.
+      const t1 = loop.time();
+      const self = createTask(
+        (function* (): Coro<string> {
+          const task = currentTask() as Task<string>;
+          task.cancel("self");
+          try {
+            yield* sleep(10);
+          } catch (error) {
+            if (!(error instanceof CancelledError)) throw error;
+            log.push(`self ${error.message} ${task.cancelling()}`);
+            task.uncancel();
+          }
+          yield* sleep(0.5);
+          return "ok";
+        })(),
+      );
+      log.push(yield* self);
+      log.push((loop.time() - t1).toFixed(1));
+      // Cancelled twice while sleeping: one CancelledError, with the first message.
+      const twice = createTask(sleeper());
+      yield* sleep(0);
+      twice.cancel("a");
+      twice.cancel("b");
+      const error = yield* thrownBy(twice);
+      log.push(`double ${(error as Error).message} ${twice.cancelling()}`);
+      assert.deepEqual(log, [
+        "cancel true",
+        "cancelled late at 1",
+        "task cancelled 1",
+        "self self 1",
+        "ok",
+        "0.5",
+        "cancelled a at 2",
+        "double a 2",
+      ]);
+      assert.deepEqual(loop._stats(), { ready: 0, timers: 0, cancelledTimers: 0 });
     }));
 
   it("sleeps forever with Infinity until cancelled", () =>

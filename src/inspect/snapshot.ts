@@ -2,7 +2,7 @@
  * What the inspector answers: the pending tasks of the inspected loops as plain JSON
  * data, for `tsyncio ps` and `tsyncio pstree`.
  */
-import type { Future } from "../futures.ts";
+import { Future } from "../futures.ts";
 import { GatheringFuture } from "../gather.ts";
 import {
   awaitersOf,
@@ -93,6 +93,7 @@ function awaitingTasks(
 function describeAwait(task: Task<unknown>, exitWaiters: Map<Future<unknown>, number>): string {
   const waiter = task._waiter;
   if (waiter === null || waiter.done()) return "";
+  if (!(waiter instanceof Future)) return waitDescription(waiter) ?? "sleep";
   if (waiter instanceof Task) return `task '${waiter.getName()}' (id ${futureId(waiter)})`;
   if (waiter instanceof GatheringFuture) {
     const pending = waiter._children.filter((child) => !child.done()).length;
