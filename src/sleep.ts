@@ -34,8 +34,6 @@ const FIRED = 2;
 /** The wait was cancelled: the Task's next step throws the CancelledError in. */
 const CANCELLED = 3;
 const CLOSED = 4;
-/** Created with a delay that is not a number (kept in #result): the first step throws. */
-const BAD_DELAY = 5;
 
 /**
  * What a timed sleep yields to its Task: this sentinel, with the sleep itself left in
@@ -69,8 +67,6 @@ export function takeYieldedSleep(): SleepFor<unknown> {
  * registration less than awaiting a Future.
  */
 export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
-  /** @internal The delay until the first step; then when the timer is due. */
-  _when: number;
   /** @internal Set by the loop when it takes the timer. */
   _seq = 0;
   /** @internal */
@@ -79,9 +75,11 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
   _cancelled = false;
   #state = CREATED;
   /**
-   * The result; the bad delay when it is not a number (the first step throws, so no
-   * result is needed); the cancel message once cancelled.
+   * The delay as given, checked at the first step. (Not a number field, and no field for
+   * when the timer is due, which the heap keeps: a double in a field is a boxed number.)
    */
+  #delay: unknown;
+  /** The result; the cancel message once cancelled. */
   #result: unknown;
   #loop: BaseEventLoop | null = null;
   /** The Task waiting on the timer, once it took the yield. */
@@ -89,33 +87,26 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
 
   constructor(delay: unknown, result: T) {
     super();
-    if (typeof delay === "number") {
-      this._when = delay;
-      this.#result = result;
-    } else {
-      this._when = NaN;
-      this.#result = delay;
-      this.#state = BAD_DELAY;
-    }
+    this.#delay = delay;
+    this.#result = result;
   }
 
   next(): IteratorResult<Yielded, T> {
     const state = this.#state;
-    if (state === CREATED || state === BAD_DELAY) {
+    if (state === CREATED) {
       this.#state = CLOSED;
-      const delay = this._when;
-      if (state === BAD_DELAY) {
-        const given = this.#result;
+      const delay = this.#delay;
+      this.#delay = undefined;
+      if (typeof delay !== "number") {
         this.#result = undefined;
-        throw new TypeError(`delay must be a number, got ${describe(given)}`);
+        throw new TypeError(`delay must be a number, got ${describe(delay)}`);
       }
       if (Number.isNaN(delay)) {
         this.#result = undefined;
         throw new TypeError("Invalid delay: NaN (not a number)");
       }
       const loop = getRunningLoop();
-      this._when = loop.time() + delay;
-      loop._addTimer(this);
+      loop._addTimer(this, loop.time() + delay);
       this.#loop = loop;
       this.#state = WAITING;
       if (tracking) {

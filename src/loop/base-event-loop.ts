@@ -411,10 +411,10 @@ export abstract class BaseEventLoop {
    *
    * @throws RuntimeError if the loop is closed.
    */
-  _addTimer(entry: TimerEntry & { _seq: number }): void {
+  _addTimer(entry: TimerEntry & { _seq: number }, when: number): void {
     this.#checkClosed();
     entry._seq = this.#timerSeq++;
-    this.#timers.push(entry);
+    this.#timers.push(entry, when);
     if (!this.#inDrive && this.#running) this.#wakeHost();
   }
 
@@ -478,7 +478,7 @@ export abstract class BaseEventLoop {
           continue;
         }
         this.#timers.purge();
-        if (!this._idle(this.#timers.peek())) return;
+        if (!this._idle(this.#timers.peekWhen())) return;
       }
     } catch (error) {
       outcome = error;
@@ -502,9 +502,10 @@ export abstract class BaseEventLoop {
   /**
    * @internal Nothing is ready. Return true to iterate again at once (a timer is due, or
    * the clock jumped), false to return to the host, having arranged to be driven again.
-   * May throw to end the run (a deadlock).
+   * `nextWhen` is when the earliest timer is due (Infinity for none). May throw to end the
+   * run (a deadlock).
    */
-  abstract _idle(next: TimerEntry | undefined): boolean;
+  abstract _idle(nextWhen: number): boolean;
 
   /** @internal The run ended or the loop closed: release host timers. */
   _closeHost(): void {}
@@ -567,7 +568,7 @@ export abstract class BaseEventLoop {
       this,
       copyContext(),
     );
-    this.#timers.push(handle);
+    this.#timers.push(handle, when);
     if (!this.#inDrive && this.#running) this.#wakeHost();
     return handle;
   }

@@ -26,13 +26,12 @@ export interface WakeupTarget {
 }
 
 /**
- * @internal What the loop's timer heap holds: a TimerHandle, or a sleep's Future that is
- * its own timer. Popped when due, it joins the ready queue.
+ * @internal What the loop's timer heap holds: a TimerHandle, or a sleep that is its own
+ * timer. Popped when due, it joins the ready queue. The heap keeps the time it is due at
+ * (a sleep does not: a number field would cost it a boxed double).
  */
 export interface TimerEntry extends Runnable {
-  /** The loop time it is due at. */
-  readonly _when: number;
-  /** Order of scheduling: breaks ties between equal `_when`s (FIFO). */
+  /** Order of scheduling: breaks ties between equal times (FIFO). */
   readonly _seq: number;
   /** Whether it is in the heap. */
   _scheduled: boolean;

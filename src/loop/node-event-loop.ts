@@ -4,7 +4,6 @@
  * Node's modules becomes callbacks on the ready queue.
  */
 import { BaseEventLoop } from "./base-event-loop.ts";
-import type { TimerEntry } from "./handles.ts";
 
 /** How long one host callback may keep running ready callbacks before Node gets a turn. */
 const BATCH_BUDGET_MS = 4;
@@ -30,20 +29,20 @@ export class EventLoop extends BaseEventLoop {
   }
 
   /** @internal */
-  _idle(next: TimerEntry | undefined): boolean {
-    if (next === undefined) return false;
+  _idle(nextWhen: number): boolean {
+    if (nextWhen === Infinity) return false;
     // A host timer armed for this timer (or an earlier one) will drive the loop: no need
     // to read the clock (this runs after every I/O event).
-    if (this.#hostTimer !== null && this.#hostTimerWhen <= next._when) return false;
-    const delay = next._when - this.time();
+    if (this.#hostTimer !== null && this.#hostTimerWhen <= nextWhen) return false;
+    const delay = nextWhen - this.time();
     if (delay <= 0) return true;
     if (this.#hostTimer !== null) {
-      if (this.#hostTimerWhen <= next._when) return false;
+      if (this.#hostTimerWhen <= nextWhen) return false;
       clearTimeout(this.#hostTimer);
     }
     // Never fire early: libuv rounds to milliseconds, and a timer must not run before its time.
     const ms = Math.min(Math.ceil(delay * 1000), BaseEventLoop._maxHostDelayMs);
-    this.#hostTimerWhen = next._when;
+    this.#hostTimerWhen = nextWhen;
     this.#hostTimer = setTimeout(this.#onHostTimer, ms);
     return false;
   }

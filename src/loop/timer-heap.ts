@@ -28,10 +28,10 @@ export class TimerHeap<E extends TimerEntry = TimerEntry> {
     return this.#cancelled;
   }
 
-  push(handle: E): void {
+  /** Add `handle`, due at `when`. */
+  push(handle: E, when: number): void {
     const heap = this.#heap;
     const whens = this.#whens;
-    const when = handle._when;
     handle._scheduled = true;
     heap.push(handle);
     whens.push(when);
@@ -114,19 +114,27 @@ export class TimerHeap<E extends TimerEntry = TimerEntry> {
       heap.length > MIN_SCHEDULED_TIMER_HANDLES &&
       this.#cancelled / heap.length > MIN_CANCELLED_TIMER_HANDLES_FRACTION
     ) {
-      const live: E[] = [];
-      for (const handle of heap) {
+      const whens = this.#whens;
+      const live: number[] = [];
+      for (let i = 0; i < heap.length; i++) {
+        const handle = heap[i] as E;
         if (handle._cancelled) handle._scheduled = false;
-        else live.push(handle);
+        else live.push(i);
       }
-      heap.length = 0;
-      this.#whens.length = 0;
-      this.#cancelled = 0;
-      live.sort(compare);
+      live.sort((i, j) => {
+        const a = whens[i] as number;
+        const b = whens[j] as number;
+        return a - b || (heap[i] as E)._seq - (heap[j] as E)._seq;
+      });
       // A sorted array is a valid heap.
-      for (const handle of live) {
-        heap.push(handle);
-        this.#whens.push(handle._when);
+      const handles = live.map((i) => heap[i] as E);
+      const times = live.map((i) => whens[i] as number);
+      heap.length = 0;
+      whens.length = 0;
+      this.#cancelled = 0;
+      for (let i = 0; i < handles.length; i++) {
+        heap.push(handles[i] as E);
+        whens.push(times[i] as number);
       }
       return;
     }
@@ -152,12 +160,4 @@ export class TimerHeap<E extends TimerEntry = TimerEntry> {
   handles(): readonly E[] {
     return this.#heap;
   }
-}
-
-function before(a: TimerEntry, b: TimerEntry): boolean {
-  return a._when < b._when || (a._when === b._when && a._seq < b._seq);
-}
-
-function compare(a: TimerEntry, b: TimerEntry): number {
-  return before(a, b) ? -1 : before(b, a) ? 1 : 0;
 }

@@ -10,7 +10,6 @@
  */
 import { DeadlockError } from "../exceptions.ts";
 import { BaseEventLoop } from "./base-event-loop.ts";
-import type { TimerEntry } from "./handles.ts";
 
 /** Options of `new VirtualEventLoop()`. */
 export interface VirtualEventLoopOptions {
@@ -72,25 +71,24 @@ export class VirtualEventLoop extends BaseEventLoop {
   }
 
   /** @internal */
-  _idle(next: TimerEntry | undefined): boolean {
+  _idle(nextWhen: number): boolean {
     const epoch = ++this.#idleEpoch;
     this.#clearJumpTimer();
     if (this._hostOps > 0) {
-      if (next !== undefined && next._when !== Infinity && this.#threshold !== Infinity) {
-        const when = next._when;
+      if (nextWhen !== Infinity && this.#threshold !== Infinity) {
         this.#jumpTimer = setTimeout(() => {
           this.#jumpTimer = null;
           // Nothing happened for the whole threshold: the I/O is not coming; move on.
           if (epoch !== this.#idleEpoch || !this.isRunning()) return;
-          if (when > this.#now) this.#now = when;
+          if (nextWhen > this.#now) this.#now = nextWhen;
           this._drive();
         }, this.#threshold * 1000);
         this.#jumpTimer.unref();
       }
       return false;
     }
-    if (next === undefined || next._when === Infinity) throw this.#deadlock();
-    if (next._when > this.#now) this.#now = next._when;
+    if (nextWhen === Infinity) throw this.#deadlock();
+    if (nextWhen > this.#now) this.#now = nextWhen;
     return true;
   }
 

@@ -11,16 +11,15 @@ import {
   sleep,
   wrapPromise,
   type Coro,
-  type TimerHandle,
 } from "../../src/index.ts";
 import { runFixture } from "../helpers/loop.ts";
 
 /** A loop that counts the times it found nothing ready (each is a wait for the host). */
 class CountingLoop extends EventLoop {
   idles = 0;
-  override _idle(next: TimerHandle | undefined): boolean {
+  override _idle(nextWhen: number): boolean {
     this.idles++;
-    return super._idle(next);
+    return super._idle(nextWhen);
   }
 }
 

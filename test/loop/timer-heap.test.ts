@@ -18,6 +18,11 @@ function cancel(heap: TimerHeap<TimerHandle>, handle: TimerHandle): void {
   heap.noteCancelled();
 }
 
+/** Add a handle to `heap`, due at its own time, as the loop does. */
+function add(heap: TimerHeap<TimerHandle>, handle: TimerHandle): void {
+  heap.push(handle, handle.when());
+}
+
 function drain(heap: TimerHeap<TimerHandle>): TimerHandle[] {
   const out: TimerHandle[] = [];
   for (let handle = heap.pop(); handle !== undefined; handle = heap.pop()) out.push(handle);
@@ -47,11 +52,11 @@ describe("TimerHeap", () => {
 
   it("tells when the earliest handle is due, as handles come and go", () => {
     const heap = new TimerHeap<TimerHandle>();
-    for (const when of [5, 1, 4]) heap.push(timer(when));
+    for (const when of [5, 1, 4]) add(heap, timer(when));
     assert.equal(heap.peekWhen(), 1);
     heap.pop();
     assert.equal(heap.peekWhen(), 4);
-    heap.push(timer(2));
+    add(heap, timer(2));
     assert.equal(heap.peekWhen(), 2);
     drain(heap);
     assert.equal(heap.peekWhen(), Infinity);
@@ -59,7 +64,7 @@ describe("TimerHeap", () => {
 
   it("pops handles in order of their time", () => {
     const heap = new TimerHeap<TimerHandle>();
-    for (const when of [5, 1, 4, 2, 3]) heap.push(timer(when));
+    for (const when of [5, 1, 4, 2, 3]) add(heap, timer(when));
     assert.equal(heap.size, 5);
     assert.equal(heap.peek()?.when(), 1);
     assert.equal(heap.size, 5);
@@ -73,7 +78,7 @@ describe("TimerHeap", () => {
   it("pops handles with the same time in the order they were pushed", () => {
     const heap = new TimerHeap<TimerHandle>();
     const handles = [timer(1), timer(1), timer(0), timer(1), timer(0)];
-    for (const handle of handles) heap.push(handle);
+    for (const handle of handles) add(heap, handle);
     assert.deepEqual(drain(heap), [handles[2], handles[4], handles[0], handles[1], handles[3]]);
   });
 
@@ -95,7 +100,7 @@ describe("TimerHeap", () => {
     for (let i = 0; i < 2000; i++) {
       if (next() < 0.6) {
         const handle = timer(Math.floor(next() * 20));
-        heap.push(handle);
+        add(heap, handle);
         pending.push(handle);
       } else {
         const expected = least();
@@ -116,7 +121,7 @@ describe("TimerHeap", () => {
     const heap = new TimerHeap<TimerHandle>();
     const handle = timer(1);
     assert.equal(handle._scheduled, false);
-    heap.push(handle);
+    add(heap, handle);
     assert.equal(handle._scheduled, true);
     heap.pop();
     assert.equal(handle._scheduled, false);
@@ -126,8 +131,8 @@ describe("TimerHeap", () => {
     const heap = new TimerHeap<TimerHandle>();
     const a = timer(1);
     const b = timer(2);
-    heap.push(a);
-    heap.push(b);
+    add(heap, a);
+    add(heap, b);
     cancel(heap, a);
     assert.equal(heap.cancelledCount, 1);
     assert.equal(heap.pop(), a);
@@ -137,7 +142,7 @@ describe("TimerHeap", () => {
   it("purge() on a small heap drops only the cancelled handles at the top", () => {
     const heap = new TimerHeap<TimerHandle>();
     const handles = [timer(1), timer(2), timer(3), timer(4)];
-    for (const handle of handles) heap.push(handle);
+    for (const handle of handles) add(heap, handle);
     cancel(heap, handles[0] as TimerHandle);
     cancel(heap, handles[1] as TimerHandle);
     cancel(heap, handles[3] as TimerHandle);
@@ -155,7 +160,7 @@ describe("TimerHeap", () => {
     for (let i = 0; i < 101; i++) {
       const handle = timer(101 - i);
       handles.push(handle);
-      heap.push(handle);
+      add(heap, handle);
     }
     // Cancel 51 handles, none of them at the top.
     const cancelled = handles.slice(0, 51);
@@ -177,12 +182,12 @@ describe("TimerHeap", () => {
     for (let i = 0; i < 120; i++) {
       const handle = timer(i % 2 === 0 ? 1000 - i : i);
       handles.push(handle);
-      heap.push(handle);
+      add(heap, handle);
     }
     for (const handle of handles.slice(0, 70)) cancel(heap, handle);
     heap.purge();
     const later = [timer(500), timer(0.5), timer(500), timer(2000)];
-    for (const handle of later) heap.push(handle);
+    for (const handle of later) add(heap, handle);
     const expected = [...handles.slice(70), ...later].sort(
       (a, b) => a.when() - b.when() || a._seq - b._seq,
     );
@@ -195,7 +200,7 @@ describe("TimerHeap", () => {
     for (let i = 0; i < 100; i++) {
       const handle = timer(i);
       handles.push(handle);
-      heap.push(handle);
+      add(heap, handle);
     }
     for (const handle of handles.slice(1, 80)) cancel(heap, handle);
     heap.purge();
@@ -209,7 +214,7 @@ describe("TimerHeap", () => {
     for (let i = 0; i < 102; i++) {
       const handle = timer(i);
       handles.push(handle);
-      heap.push(handle);
+      add(heap, handle);
     }
     for (const handle of handles.slice(1, 52)) cancel(heap, handle);
     heap.purge();
@@ -224,7 +229,7 @@ describe("TimerHeap", () => {
   it("clear() empties the heap and unschedules every handle", () => {
     const heap = new TimerHeap<TimerHandle>();
     const handles = [timer(1), timer(2)];
-    for (const handle of handles) heap.push(handle);
+    for (const handle of handles) add(heap, handle);
     cancel(heap, handles[0] as TimerHandle);
     heap.clear();
     assert.equal(heap.size, 0);
@@ -236,7 +241,7 @@ describe("TimerHeap", () => {
   it("handles() lists every handle in the heap", () => {
     const heap = new TimerHeap<TimerHandle>();
     const handles = [timer(3), timer(1), timer(2)];
-    for (const handle of handles) heap.push(handle);
+    for (const handle of handles) add(heap, handle);
     assert.deepEqual(new Set(heap.handles()), new Set(handles));
   });
 });
