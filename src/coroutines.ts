@@ -14,8 +14,9 @@ import type { Future } from "./futures.ts";
 export type Yielded = Future<unknown> | SleepWait | undefined;
 
 /**
- * What `sleep(delay)` yields to its Task in place of a Future: the Task then waits for the
- * sleep's timer itself, which costs less than a Future. Opaque: only a Task reads it.
+ * What `sleep(delay)` yields to its Task in place of a Future: the sleep itself, whose
+ * timer the Task then waits for, which costs less than a Future. Opaque: only a Task
+ * reads it.
  */
 export interface SleepWait {
   readonly kind: "sleep";

@@ -33,40 +33,23 @@ const WAITING = 1;
 const FIRED = 2;
 /** The wait was cancelled: the Task's next step throws the CancelledError in. */
 const CANCELLED = 3;
-const CLOSED = 4;
-
 /**
- * What a timed sleep yields to its Task: this sentinel, with the sleep itself left in
- * `yieldedSleep` for the Task to take at once (`takeYieldedSleep`). One shared result
- * object, as BARE_YIELD below: the suspended coroutine keeps what it yielded, and a
- * result per sleep would cost each sleeping Task an object.
+ * Closed (by `return()` or `throw()` from outside) while its Task waited: the timer is
+ * cancelled, and the wait stays pending, as asyncio's sleep leaves its Future, until the
+ * Task is cancelled.
  */
-export const SLEEP_WAIT: SleepWait = Object.freeze({ kind: "sleep" });
-const SLEEP_YIELD: IteratorResult<Yielded, never> = { done: false, value: SLEEP_WAIT };
-let yieldedSleep: SleepFor<unknown> | null = null;
-
-/** `sleep` yields: SLEEP_YIELD, with `sleep` left for the Task to take. */
-function yielding(sleep: SleepFor<unknown>): IteratorResult<Yielded, never> {
-  yieldedSleep = sleep;
-  return SLEEP_YIELD;
-}
-
-/** @internal The sleep that just yielded SLEEP_WAIT (to the Task stepping it). */
-export function takeYieldedSleep(): SleepFor<unknown> {
-  const sleep = yieldedSleep as SleepFor<unknown>;
-  yieldedSleep = null;
-  return sleep;
-}
+const ABANDONED = 4;
+const CLOSED = 5;
 
 /**
  * `sleep(delay > 0)`: `yield*` on a Future that a timer completes, as asyncio's sleep
  * does, without the Future. It is its own timer in the loop's heap (a TimerEntry), and
  * the Task waits on it directly: the timer schedules the Task's next step, and the
- * Task's `cancel()` cancels it (`cancel`), as it would cancel the Future. A sleeping
- * Task costs its generator, the Task and this object; a Future and a done-callback
- * registration less than awaiting a Future.
+ * Task's `cancel()` cancels it (`cancel`), as it would cancel the Future. It is also the
+ * result of its own first step (`{ done: false, value: this }`, from the prototype), so
+ * a sleeping Task costs its generator, the Task and this object, nothing more.
  */
-export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
+export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry, SleepWait {
   /** @internal Set by the loop when it takes the timer. */
   _seq = 0;
   /** @internal */
@@ -113,7 +96,7 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
         recordSuspension();
         describeWait(this, `sleep ${String(delay)}s`);
       }
-      return yielding(this);
+      return this;
     }
     if (state === FIRED) {
       const result = this.#result as T;
@@ -143,9 +126,39 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
     return { done: true, value };
   }
 
-  /** @internal `task` took the yield: it waits for the timer now. */
-  _attach(task: Task<unknown>): void {
+  /** The result of the first step: not done, the sleep itself yielded. */
+  get done(): false {
+    return false;
+  }
+
+  /** The result of the first step: the sleep itself, for the Task to wait on. */
+  get value(): this {
+    return this;
+  }
+
+  /** What the Task recognizes it by (the public `SleepWait`). */
+  get kind(): "sleep" {
+    return "sleep";
+  }
+
+  /**
+   * @internal `task` got the sleep from `yield*`: wait on the timer. Returns false when the
+   * sleep is not waiting any more (its timer fired or it was closed before the Task got
+   * it, when stepped by hand), for the Task to go on at once.
+   */
+  _attach(task: Task<unknown>): boolean {
     this.#task = task;
+    return this.#state === WAITING;
+  }
+
+  /** @internal Whether `yield*` started it: else it was yielded whole, a bad yield. */
+  _started(): boolean {
+    return this.#state !== CREATED;
+  }
+
+  /** @internal The loop of its timer, once started. */
+  _loop(): BaseEventLoop | null {
+    return this.#loop;
   }
 
   /** @internal The timer is due. */
@@ -155,9 +168,9 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
     this.#task?._timerFired(this);
   }
 
-  /** Whether the wait is over: the timer fired or the wait was cancelled. */
-  done(): boolean {
-    return this.#state !== WAITING;
+  /** @internal Whether the wait is over: the timer fired, or the wait was cancelled. */
+  _waitDone(): boolean {
+    return this.#state !== WAITING && this.#state !== ABANDONED;
   }
 
   /**
@@ -166,6 +179,14 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
    * false when the timer already fired.
    */
   cancel(msg?: string): boolean {
+    if (this.#state === ABANDONED) {
+      // The coroutine is closed: only the Task's wait is left to end.
+      const task = this.#task;
+      this.#state = CLOSED;
+      this.#task = null;
+      task?._scheduleThrow(msg === undefined ? new CancelledError() : new CancelledError(msg));
+      return true;
+    }
     if (this.#state !== WAITING) return false;
     this.#state = CANCELLED;
     this.#result = msg;
@@ -179,6 +200,7 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
   override toString(): string {
     switch (this.#state) {
       case WAITING:
+      case ABANDONED:
         return this.#task === null ? "<Future pending>" : "<Future pending cb=[Task.wakeup()]>";
       case FIRED:
         return `<Future finished result=${describe(this.#result)}>`;
@@ -206,8 +228,13 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry {
   }
 
   static #finish(sleep: SleepFor<unknown>): void {
-    sleep.#state = CLOSED;
-    sleep.#task = null;
+    if ((sleep.#state === WAITING || sleep.#state === ABANDONED) && sleep.#task !== null) {
+      // Closed from outside while its Task waits: keep the Task, for its cancel().
+      sleep.#state = ABANDONED;
+    } else {
+      sleep.#state = CLOSED;
+      sleep.#task = null;
+    }
     // A cancelled timer may sit in the heap a while: it must not keep the result alive.
     sleep.#result = undefined;
     SleepFor.#cancelTimer(sleep);

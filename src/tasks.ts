@@ -25,7 +25,7 @@ import { describe, isAwaitableLike, validateFunction } from "./internal/validate
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
 import { DoneCallbackRun, type Runnable, type WakeupTarget } from "./loop/handles.ts";
 import type { ListNode } from "./internal/task-list.ts";
-import { SLEEP_WAIT, takeYieldedSleep, type SleepFor } from "./sleep.ts";
+import { SleepFor } from "./sleep.ts";
 
 /**
  * @internal What a done child Task can notify from its own ready-queue turn: a TaskGroup
@@ -432,13 +432,8 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     } else if (yielded === undefined) {
       // A bare yield gives the loop one iteration.
       this.getLoop()._schedule(this);
-    } else if (yielded === SLEEP_WAIT) {
-      const sleep = takeYieldedSleep();
-      sleep._attach(this);
-      this.#waiter = sleep;
-      if ((this._bits & MUST_CANCEL) !== 0 && sleep.cancel(this._cancelMessage)) {
-        this._bits = withBits(this._bits, MUST_CANCEL, 0);
-      }
+    } else if (yielded instanceof SleepFor && yielded._started()) {
+      this._handleYieldedSleep(yielded);
     } else if (isCoroutine(yielded)) {
       this._scheduleThrow(
         new RuntimeError(
@@ -480,6 +475,22 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
       if ((this._bits & MUST_CANCEL) !== 0 && future.cancel(this._cancelMessage)) {
         this._bits = withBits(this._bits, MUST_CANCEL, 0);
       }
+    }
+  }
+
+  /** @internal A `sleep(delay)` yielded itself: wait on its timer. */
+  _handleYieldedSleep(sleep: SleepFor<unknown>): void {
+    if (sleep._loop() !== this.getLoop()) {
+      this._scheduleThrow(
+        new RuntimeError(`Task ${this.toString()} got a sleep attached to a different loop`),
+      );
+      return;
+    }
+    this.#waiter = sleep;
+    // Not waiting any more when it was stepped by hand and yielded later: go on at once.
+    if (!sleep._attach(this)) this.getLoop()._schedule(this);
+    else if ((this._bits & MUST_CANCEL) !== 0 && sleep.cancel(this._cancelMessage)) {
+      this._bits = withBits(this._bits, MUST_CANCEL, 0);
     }
   }
 

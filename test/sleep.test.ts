@@ -12,9 +12,10 @@ import {
   sleep,
   wrapPromise,
   type Coro,
+  type SleepWait,
   type Task,
 } from "../src/index.ts";
-import { runVirtual } from "../src/testing.ts";
+import { VirtualEventLoop, runVirtual } from "../src/testing.ts";
 import { thrownBy } from "./helpers/coro.ts";
 
 /** A sleep shows as the Future asyncio's sleep would wait on. */
@@ -192,7 +193,11 @@ describe("sleep", () => {
       const loop = getRunningLoop();
       const coro = sleep(10, "yeah");
       const first = coro.next();
-      assert.deepEqual(first, { done: false, value: { kind: "sleep" } });
+      // The first step's result is the sleep itself: not done, yielding itself.
+      assert.equal(first, coro);
+      assert.equal(first.done, false);
+      assert.equal(first.value, coro);
+      assert.equal((first.value as SleepWait).kind, "sleep");
       assert.equal(shown(coro), "<Future pending>");
       assert.deepEqual(loop._stats(), { ready: 0, timers: 1, cancelledTimers: 0 });
       assert.deepEqual(coro.return("early"), { done: true, value: "early" });
@@ -321,6 +326,129 @@ describe("sleep", () => {
       ]);
       assert.deepEqual(loop._stats(), { ready: 0, timers: 0, cancelledTimers: 0 });
     }));
+
+  // A task can still be cancelled after its sleep was closed from outside: asyncio's
+  // sleep leaves its Future pending, and cancel() ends the task's wait on it.
+  it("leaves its task cancellable when closed from outside while the task waits", () =>
+    runVirtual(function* () {
+      const log: string[] = [];
+      const task = createTask(
+        (function* (): Coro<void> {
+          yield* sleep(10);
+          log.push("woke");
+        })(),
+        { name: "t" },
+      );
+      yield* sleep(0);
+      task.getCoro().return(undefined);
+      assert.equal(
+        String(task),
+        "<Task pending name='t' wait_for=<Future pending cb=[Task.wakeup()]>>",
+      );
+      assert.equal(task.cancel("stop"), true);
+      const error = yield* thrownBy(task);
+      assert.ok(error instanceof CancelledError);
+      assert.equal(error.message, "stop");
+      assert.equal(task.cancelled(), true);
+      assert.deepEqual(log, []);
+      assert.equal(getRunningLoop().time(), 0);
+    }));
+
+  // A hand-written `yield*`: start the timer, do other work, then wait for the rest of it
+  // (or for nothing, when it already fired). CPython 3.13 with types.coroutine and a
+  // manual `yield`: ['got r at 1.0'] and ['got r at 2.0'].
+  it("stepped by hand and yielded later, waits for what is left of it", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      function* deferred(other: () => Coro<unknown>): Coro<void> {
+        const start = loop.time();
+        const coro = sleep(1, "r");
+        let step = coro.next();
+        yield* other();
+        while (step.done !== true) {
+          yield step.value;
+          step = coro.next();
+        }
+        log.push(`got ${step.value} at ${String(loop.time() - start)}`);
+      }
+      yield* createTask(deferred(() => sleep(0.5)));
+      yield* createTask(
+        deferred(function* () {
+          const future = loop.createFuture<null>();
+          loop.callLater(2, () => {
+            future.setResult(null);
+          });
+          return yield* future;
+        }),
+      );
+      assert.deepEqual(log, ["got r at 1", "got r at 2"]);
+    }));
+
+  it("stepped by hand and dropped keeps nothing alive", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    assert.ok(gc, "the test runner gives --expose-gc");
+    let payload: WeakRef<object> | undefined;
+    await runVirtual(function* () {
+      (() => {
+        const big = { data: new Array(1000).fill(1) };
+        payload = new WeakRef(big);
+        sleep(1, big).next();
+      })();
+      // The timer is still in the heap: it keeps the sleep and its result until it fires.
+      // (A Future, not a sleep, waits it out: nothing else may take the sleep's place.)
+      const loop = getRunningLoop();
+      const later = loop.createFuture<null>();
+      loop.callLater(2, () => {
+        later.setResult(null);
+      });
+      yield* later;
+    });
+    // Let the promise machinery drop its references before collecting.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.equal(payload?.deref(), undefined);
+  });
+
+  it("yielded whole (yield instead of yield*) is a bad yield", () =>
+    runVirtual(function* () {
+      const whole = createTask(
+        (function* (): Coro<void> {
+          yield sleep(1) as unknown as SleepWait;
+        })(),
+      );
+      const bad = yield* thrownBy(whole);
+      assert.ok(bad instanceof RuntimeError);
+      assert.match(bad.message, /^yield was used instead of yield\* for generator in task/);
+    }));
+
+  it("started on another loop is refused by a task", async () => {
+    const other = new VirtualEventLoop();
+    let foreign: Coro<undefined> | undefined;
+    await other.runUntilComplete(
+      (function* (): Coro<void> {
+        foreign = sleep(1);
+        foreign.next();
+        yield* sleep(0);
+      })(),
+    );
+    other.close();
+    await runVirtual(function* () {
+      const elsewhere = createTask(
+        (function* (): Coro<void> {
+          // Started on the other loop: it yields itself to whoever awaits it next.
+          yield foreign as unknown as SleepWait;
+        })(),
+        { name: "x" },
+      );
+      const error = yield* thrownBy(elsewhere);
+      assert.ok(error instanceof RuntimeError);
+      assert.match(
+        error.message,
+        /^Task <Task .*name='x'.*> got a sleep attached to a different loop$/,
+      );
+    });
+  });
 
   it("sleeps forever with Infinity until cancelled", () =>
     runVirtual(function* () {

@@ -92,8 +92,11 @@ function awaitingTasks(
 
 function describeAwait(task: Task<unknown>, exitWaiters: Map<Future<unknown>, number>): string {
   const waiter = task._waiter;
-  if (waiter === null || waiter.done()) return "";
-  if (!(waiter instanceof Future)) return waitDescription(waiter) ?? "sleep";
+  if (waiter === null) return "";
+  if (!(waiter instanceof Future)) {
+    return waiter._waitDone() ? "" : (waitDescription(waiter) ?? "sleep");
+  }
+  if (waiter.done()) return "";
   if (waiter instanceof Task) return `task '${waiter.getName()}' (id ${futureId(waiter)})`;
   if (waiter instanceof GatheringFuture) {
     const pending = waiter._children.filter((child) => !child.done()).length;
