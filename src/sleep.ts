@@ -40,6 +40,8 @@ const CANCELLED = 3;
  */
 const ABANDONED = 4;
 const CLOSED = 5;
+/** ABANDONED, then its Task was cancelled: closed, and shown as the cancelled Future. */
+const CLOSED_CANCELLED = 6;
 
 /**
  * `sleep(delay > 0)`: `yield*` on a Future that a timer completes, as asyncio's sleep
@@ -151,6 +153,11 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry, Sleep
     return this.#state === WAITING;
   }
 
+  /** @internal Whether a Task other than `task` waits on it already. */
+  _waitedOnByOther(task: Task<unknown>): boolean {
+    return this.#task !== null && this.#task !== task;
+  }
+
   /** @internal Whether `yield*` started it: else it was yielded whole, a bad yield. */
   _started(): boolean {
     return this.#state !== CREATED;
@@ -182,7 +189,7 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry, Sleep
     if (this.#state === ABANDONED) {
       // The coroutine is closed: only the Task's wait is left to end.
       const task = this.#task;
-      this.#state = CLOSED;
+      this.#state = CLOSED_CANCELLED;
       this.#task = null;
       task?._scheduleThrow(msg === undefined ? new CancelledError() : new CancelledError(msg));
       return true;
@@ -205,6 +212,7 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry, Sleep
       case FIRED:
         return `<Future finished result=${describe(this.#result)}>`;
       case CANCELLED:
+      case CLOSED_CANCELLED:
         return "<Future cancelled>";
       default:
         return "<sleep>";

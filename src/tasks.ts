@@ -486,6 +486,15 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
       );
       return;
     }
+    if (sleep._waitedOnByOther(this)) {
+      // Another Task waits on it: as for a Future yielded a second time, a bad yield.
+      this._scheduleThrow(
+        new RuntimeError(
+          `yield was used instead of yield* in task ${this.toString()} with ${sleep.toString()}`,
+        ),
+      );
+      return;
+    }
     this.#waiter = sleep;
     // Not waiting any more when it was stepped by hand and yielded later: go on at once.
     if (!sleep._attach(this)) this.getLoop()._schedule(this);

@@ -346,6 +346,7 @@ describe("sleep", () => {
         "<Task pending name='t' wait_for=<Future pending cb=[Task.wakeup()]>>",
       );
       assert.equal(task.cancel("stop"), true);
+      assert.equal(String(task), "<Task cancelling name='t' wait_for=<Future cancelled>>");
       const error = yield* thrownBy(task);
       assert.ok(error instanceof CancelledError);
       assert.equal(error.message, "stop");
@@ -383,6 +384,41 @@ describe("sleep", () => {
         }),
       );
       assert.deepEqual(log, ["got r at 1", "got r at 2"]);
+    }));
+
+  // CPython 3.13 (a types.coroutine yielding the sleep's Future in two tasks): B gets
+  // "yield was used instead of yield from in task ...", then A resumes at t=1.
+  it("yielded by a second task while one waits on it is a bad yield there", () =>
+    runVirtual(function* () {
+      const loop = getRunningLoop();
+      const log: string[] = [];
+      const wait = sleep(1).next().value as SleepWait;
+      const a = createTask(
+        (function* (): Coro<void> {
+          yield wait;
+          log.push(`A resumed t=${String(loop.time())}`);
+        })(),
+        { name: "A" },
+      );
+      const b = createTask(
+        (function* (): Coro<void> {
+          try {
+            yield wait;
+            log.push("B resumed");
+          } catch (error) {
+            log.push(`B: ${(error as Error).name}: ${(error as Error).message}`);
+          }
+        })(),
+        { name: "B" },
+      );
+      yield* a;
+      yield* b;
+      assert.equal(log.length, 2);
+      assert.match(
+        log[0] ?? "",
+        /^B: RuntimeError: yield was used instead of yield\* in task <Task .*name='B'.*> with <Future pending cb=\[Task\.wakeup\(\)\]>$/,
+      );
+      assert.equal(log[1], "A resumed t=1");
     }));
 
   it("stepped by hand and dropped keeps nothing alive", async () => {
