@@ -15,7 +15,7 @@
 // same order, so the same leaves hit the cache and the same leaves sleep.
 //
 // As in py_async_tree.py, one Tree (one memo cache, one random stream) serves every run of
-// a variant, in one fresh `run()`: a warm-up run (which fills the cache), then `inner` (15)
+// a variant, in one fresh `run()`: a warm-up run (which fills the cache), then `inner` (45)
 // timed runs; the variant's time is their median. Reported: nodes/s (9,331 nodes at the
 // default 5 levels).
 //
@@ -38,11 +38,14 @@ const CPU_PROBABILITY = 0.5;
 const FACTORIAL_N = 500;
 /**
  * Timed runs per variant after the warm-up run, py_async_tree.py's `--inner`, the same
- * on both sides. A 9,331-node tree takes tsyncio a few milliseconds, and a young-generation
- * collection (1-6 ms) lands in some runs and not others: with 3 runs the median swung 2x
- * between invocations; with 15 it holds.
+ * on both sides. A 9,331-node tree takes tsyncio a few milliseconds. With 3 runs the
+ * median swung twofold between invocations (a young-generation collection lands in some
+ * runs and not others). With 15 it held, but it sat in V8's warm-up: tsyncio's first
+ * 8-10 trees run 2-9x slower than the rest, while the code is not yet optimized and the
+ * heap still grows. With 45 the median is the steady state on both sides (CPython's
+ * median is the same with 15 or 45).
  */
-const INNER = 15;
+const INNER = 45;
 
 /**
  * MT19937 seeded as CPython's `random.Random(seed)` for a small non-negative int seed
