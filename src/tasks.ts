@@ -23,7 +23,12 @@ import { Future, SUBCLASS_BIT, withBits } from "./futures.ts";
 import { isCoroutine, type Awaitable, type Coro, type Yielded } from "./coroutines.ts";
 import { describe, isAwaitableLike, validateFunction } from "./internal/validate.ts";
 import type { BaseEventLoop, TaskFactory } from "./loop/base-event-loop.ts";
-import { DoneCallbackRun, type Runnable, type WakeupTarget } from "./loop/handles.ts";
+import {
+  DoneCallbackRun,
+  reportCallbackError,
+  type Runnable,
+  type WakeupTarget,
+} from "./loop/handles.ts";
 import type { ListNode } from "./internal/task-list.ts";
 import { SleepFor } from "./sleep.ts";
 
@@ -303,10 +308,29 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
 
   /**
    * @internal The Task's turn on the ready queue: a step, a wake-up from #waiter, or a bad
-   * yield thrown back in. Runs in the Task's Context; what escapes the step machinery (a
-   * bug, never the coroutine's own errors) goes to the exception handler.
+   * yield thrown back in, in the Task's Context (what escapes the step machinery, a bug,
+   * never the coroutine's own errors, goes to the exception handler); or, once done, its
+   * group's or gather's done-callback (see `_notifyLater`), in the library's Context.
    */
   _run(): void {
+    if ((this._bits & MODE) === NOTIFY) {
+      // The done-callback of the group or gather: the library's bookkeeping, run as the
+      // entry scheduleChildDone would otherwise have made, not as a step of this Task.
+      this._bits = withBits(this._bits, MODE, 0);
+      const target = this.#waiter as ChildDoneTarget;
+      this.#waiter = null;
+      try {
+        const previous = Context._enter(LIBRARY_CONTEXT);
+        try {
+          target._onChildDone(this);
+        } finally {
+          Context._exit(LIBRARY_CONTEXT, previous);
+        }
+      } catch (error) {
+        reportCallbackError(childDone, this, LIBRARY_CONTEXT, error);
+      }
+      return;
+    }
     try {
       const context = this.#context;
       const previous = context instanceof Context ? null : Context._enterBorrowed(context, this);
@@ -343,10 +367,6 @@ export class Task<T> extends Future<T> implements Runnable, WakeupTarget {
     this._bits = withBits(this._bits, MODE, 0);
     if (mode === WAKEUP) {
       this._wakeup(this.#waiter as Future<unknown>);
-    } else if (mode === NOTIFY) {
-      const target = this.#waiter as ChildDoneTarget;
-      this.#waiter = null;
-      target._onChildDone(this);
     } else if (mode === THROW) {
       const error = this._throwValue;
       this._throwValue = undefined;

@@ -221,21 +221,44 @@ export class DoneCallbackRun implements Runnable {
   }
 
   _run(): void {
-    try {
-      const previous = Context._enter(this.#context);
-      try {
-        (this.#callback as (future: Future<unknown>) => unknown).call(this.#receiver, this.#future);
-      } finally {
-        Context._exit(this.#context, previous);
-      }
-    } catch (error) {
-      this.#asHandle()._report(error);
-    }
+    runDoneCallback(this.#callback, this.#future, this.#context, this.#receiver);
   }
 
   #asHandle(): Handle {
     return new Handle(this.#callback, [this.#future], this.#future.getLoop(), this.#context);
   }
+}
+
+/**
+ * @internal Run `callback` (with `this` = `receiver`) for `future` in `context`, as a
+ * Handle would, and report an error it throws as that Handle's.
+ */
+export function runDoneCallback(
+  callback: (future: never) => unknown,
+  future: Future<unknown>,
+  context: Context,
+  receiver: unknown,
+): void {
+  try {
+    const previous = Context._enter(context);
+    try {
+      (callback as (future: Future<unknown>) => unknown).call(receiver, future);
+    } finally {
+      Context._exit(context, previous);
+    }
+  } catch (error) {
+    reportCallbackError(callback, future, context, error);
+  }
+}
+
+/** @internal Report `error`, thrown by `callback` for `future`, as its Handle's error. */
+export function reportCallbackError(
+  callback: (future: never) => unknown,
+  future: Future<unknown>,
+  context: Context,
+  error: unknown,
+): void {
+  new Handle(callback, [future], future.getLoop(), context)._report(error);
 }
 
 Object.defineProperty(DoneCallbackRun.prototype, "_cancelled", { value: false, writable: false });
