@@ -181,9 +181,9 @@ export class SleepFor<T> extends CoroutineObject<T> implements TimerEntry, Sleep
   }
 
   /**
-   * @internal The waiting Task was cancelled: cancel the timer and have the Task's next
-   * step throw a CancelledError (with `msg`) in, as a cancelled Future would. Returns
-   * false when the timer already fired.
+   * @internal The waiting Task was cancelled: have its next step throw a CancelledError
+   * (with `msg`) in, as a cancelled Future would; the timer is cancelled when that step
+   * reaches the sleep. Returns false when the timer already fired (or the sleep is over).
    */
   cancel(msg?: string): boolean {
     if (this.#state === ABANDONED) {
