@@ -1060,6 +1060,53 @@ describe("TaskGroup", () => {
     );
   });
 
+  // The group's bookkeeping for a finished child is the library's done-callback, run on
+  // the child's own turn in the ready queue: not in the child's Context, and an error from
+  // it is reported as that callback's, not as a step of the child.
+  it("runs its bookkeeping for a finished child in the library's Context", () => {
+    let seen: ExceptionContext[] = [];
+    return runVirtual(
+      function* () {
+        const cvar = new ContextVar<string>("cvar", { default: "unset" });
+        const during: string[] = [];
+        const tg = new TaskGroup();
+        const onChildDone = tg._onChildDone.bind(tg);
+        let calls = 0;
+        tg._onChildDone = (task: Task<unknown>): void => {
+          during.push(cvar.get());
+          onChildDone(task);
+          if (++calls === 1) throw new MyExc("bookkeeping");
+        };
+        yield* tg.run(function* (g) {
+          g.createTask(
+            (function* (): Coro<void> {
+              cvar.set("child");
+              yield* sleep(0);
+            })(),
+            { name: "a" },
+          );
+          g.createTask(
+            (function* (): Coro<void> {
+              cvar.set("child");
+              yield* sleep(1);
+            })(),
+          );
+        });
+        assert.deepEqual(during, ["unset", "unset"]);
+        assert.equal(seen.length, 1);
+        const context = seen[0]!;
+        assert.match(context.message, /^Exception in callback childDone\(\)/);
+        assert.ok(context.exception instanceof MyExc);
+        assert.equal(context.task, undefined);
+      },
+      {
+        setup: (loop) => {
+          seen = captureExceptions(loop);
+        },
+      },
+    );
+  });
+
   it("reports an eagerly finished child's error through its done-callback (asyncio 3.14)", () =>
     runVirtual(
       function* () {

@@ -221,7 +221,16 @@ export class DoneCallbackRun implements Runnable {
   }
 
   _run(): void {
-    runDoneCallback(this.#callback, this.#future, this.#context, this.#receiver);
+    try {
+      const previous = Context._enter(this.#context);
+      try {
+        (this.#callback as (future: Future<unknown>) => unknown).call(this.#receiver, this.#future);
+      } finally {
+        Context._exit(this.#context, previous);
+      }
+    } catch (error) {
+      this.#asHandle()._report(error);
+    }
   }
 
   #asHandle(): Handle {
@@ -230,28 +239,9 @@ export class DoneCallbackRun implements Runnable {
 }
 
 /**
- * @internal Run `callback` (with `this` = `receiver`) for `future` in `context`, as a
- * Handle would, and report an error it throws as that Handle's.
+ * @internal Report `error`, thrown by `callback` for `future` in `context`, as the error of
+ * the Handle that would have run it (a done-callback run without one).
  */
-export function runDoneCallback(
-  callback: (future: never) => unknown,
-  future: Future<unknown>,
-  context: Context,
-  receiver: unknown,
-): void {
-  try {
-    const previous = Context._enter(context);
-    try {
-      (callback as (future: Future<unknown>) => unknown).call(receiver, future);
-    } finally {
-      Context._exit(context, previous);
-    }
-  } catch (error) {
-    reportCallbackError(callback, future, context, error);
-  }
-}
-
-/** @internal Report `error`, thrown by `callback` for `future`, as its Handle's error. */
 export function reportCallbackError(
   callback: (future: never) => unknown,
   future: Future<unknown>,
